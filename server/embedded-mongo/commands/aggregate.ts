@@ -1,0 +1,105 @@
+/**
+ * `aggregate`: leading `$match`/`$sort` stages run on the store's own
+ * matcher, comparator and indexes (BSON-exact); the rest of the pipeline runs
+ * on mingo, with `$lookup`/`$unionWith`/`$graphLookup` reading other
+ * collections through the same (transaction-aware) view; `$out` and `$merge`
+ * are performed here, since mingo only computes.
+ */
+import { Long } from 'bson';
+import { Aggregator } from 'mingo';
+import type { Document } from '../bson-values.js';
+import { isPlainObject } from '../bson-values.js';
+import { ErrorCodes, MongoError, notSupported } from '../errors.js';
+import { compileFilter } from '../query/matcher.js';
+import { compileSort } from '../query/sort.js';
+import { optionalCount, optionalDocument, validateCollectionName, type CommandEnv } from './context.js';
+import { writeMerge, writeOut } from './aggregate-output.js';
+import { checkCollation } from './read.js';
+
+const UNSUPPORTED_STAGES = new Set([
+  '$changeStream', '$geoNear', '$search', '$searchMeta', '$vectorSearch', '$collStats', '$indexStats',
+  '$currentOp', '$listSessions', '$listLocalSessions', '$planCacheStats', '$listSearchIndexes', '$changeStreamSplitLargeEvent',
+]);
+
+export function parsePipeline(raw: unknown): Document[] {
+  if (!Array.isArray(raw)) throw new MongoError(ErrorCodes.TypeMismatch, "'pipeline' option must be specified as an array");
+  raw.forEach((stage, i) => {
+    if (!isPlainObject(stage) || Object.keys(stage).length !== 1) {
+      throw new MongoError(40323, 'A pipeline stage specification object must contain exactly one field.');
+    }
+    const name = Object.keys(stage)[0];
+    if (UNSUPPORTED_STAGES.has(name)) throw notSupported(`aggregation stage ${name}`);
+    if ((name === '$out' || name === '$merge') && i !== raw.length - 1) {
+      throw new MongoError(40601, `${name} can only be the final stage in the pipeline`);
+    }
+  });
+  return raw as Document[];
+}
+
+/** Runs the pipeline and returns the documents it produces (before any $out/$merge). */
+export function runPipeline(env: CommandEnv, collName: string | null, pipeline: Document[], variables?: Document): Document[] {
+  const store = env.engine.store;
+  const coll = collName ? store.collection(env.db, collName) : undefined;
+  let i = 0;
+  let docs: Document[];
+  const first = pipeline[0];
+  if (first && '$match' in first && isPlainObject(first.$match)) {
+    docs = env.access.find(coll, first.$match, compileFilter(first.$match, { variables }));
+    i = 1;
+  } else if (first && '$documents' in first) {
+    docs = [];
+  } else {
+    docs = env.access.find(coll, {});
+  }
+  if (pipeline[i] && '$sort' in pipeline[i] && isPlainObject(pipeline[i].$sort)) {
+    docs = [...docs].sort(compileSort(pipeline[i].$sort));
+    i++;
+  }
+  const rest = pipeline.slice(i).filter((s) => !('$out' in s) && !('$merge' in s));
+  if (rest.length === 0) return docs;
+  const resolver = (name: string) => env.access.find(store.collection(env.db, name), {});
+  try {
+    const agg = new Aggregator(rest, { collectionResolver: resolver, variables, scriptEnabled: false });
+    return agg.run(docs) as Document[];
+  } catch (err) {
+    if (err instanceof MongoError) throw err;
+    throw mingoError(err as Error);
+  }
+}
+
+/** mingo reports problems as plain errors; unknown operators become MongoDB's codes. */
+function mingoError(err: Error): MongoError {
+  const msg = err.message;
+  if (/unknown|unregistered|not (found|supported)|invalid operator/i.test(msg)) {
+    return new MongoError(ErrorCodes.InvalidPipelineOperator, `${msg} (the embedded store's aggregation engine does not implement this operator)`);
+  }
+  return new MongoError(ErrorCodes.BadValue, msg);
+}
+
+export async function aggregate(env: CommandEnv): Promise<Document> {
+  const target = env.cmd.aggregate;
+  let collName: string | null = null;
+  if (typeof target === 'string') {
+    validateCollectionName(target);
+    collName = target;
+  } else if (!(target === 1 || (typeof target === 'object' && Number(target) === 1))) {
+    throw new MongoError(ErrorCodes.InvalidNamespace, `Invalid aggregate namespace: ${String(target)}`);
+  }
+  checkCollation(env.cmd);
+  const pipeline = parsePipeline(env.cmd.pipeline);
+  if (env.cmd.explain === true) throw new MongoError(ErrorCodes.InvalidOptions, 'use the explain command to explain an aggregation');
+  const cursorOpt = optionalDocument(env.cmd, 'cursor');
+  if (!cursorOpt) throw new MongoError(ErrorCodes.FailedToParse, "The 'cursor' option is required, except for aggregate with the explain argument");
+  const variables = optionalDocument(env.cmd, 'let');
+  const last = pipeline[pipeline.length - 1];
+  const writes = last && ('$out' in last || '$merge' in last);
+  if (writes && env.txn) throw new MongoError(ErrorCodes.OperationNotSupportedInTransaction, `${Object.keys(last)[0]} cannot be used in a transaction`);
+  const docs = runPipeline(env, collName, pipeline, variables);
+  const ns = `${env.db}.${collName ?? '$cmd.aggregate'}`;
+  if (writes) {
+    if ('$out' in last) writeOut(env, last.$out, docs);
+    else await writeMerge(env, last.$merge, docs);
+    return { cursor: { firstBatch: [], id: Long.ZERO, ns }, ok: 1 };
+  }
+  return env.engine.cursors.open(ns, docs, { batchSize: optionalCount(cursorOpt, 'batchSize'), sessionKey: env.sessionKey });
+}

@@ -1,0 +1,114 @@
+/**
+ * The committed state of one collection: documents by id key, their indexes,
+ * and the commit version that last wrote each document (the transaction
+ * layer uses it to detect write-write conflicts and to serve snapshots).
+ */
+import { UUID } from 'bson';
+import type { Document } from '../bson-values.js';
+import { ErrorCodes, MongoError } from '../errors.js';
+import { canonicalKey } from '../query/compare.js';
+import { duplicateKeyError, IndexStore, type IndexSpec } from './index-store.js';
+
+/** The key a document is stored under: its `_id` in canonical form. */
+export function idKeyOf(id: unknown): string {
+  return canonicalKey(id);
+}
+
+export class CollectionStore {
+  readonly db: string;
+  readonly name: string;
+  readonly options: Document;
+  readonly uuid: UUID;
+  readonly docs = new Map<string, Document>();
+  readonly indexes = new Map<string, IndexStore>();
+  /** Commit version of the last committed write to each id key. */
+  readonly versions = new Map<string, number>();
+
+  constructor(db: string, name: string, options: Document = {}, uuid?: UUID) {
+    this.db = db;
+    this.name = name;
+    this.options = options;
+    this.uuid = uuid ?? new UUID();
+    this.indexes.set('_id_', new IndexStore({ v: 2, key: { _id: 1 }, name: '_id_' }));
+  }
+
+  get ns(): string {
+    return `${this.db}.${this.name}`;
+  }
+
+  /** Index specs in creation order, `_id_` first, as listIndexes returns them. */
+  indexSpecs(): IndexSpec[] {
+    return [...this.indexes.values()].map((i) => i.spec);
+  }
+
+  /**
+   * Throws DuplicateKey if `doc` (stored or to be stored under `idKey`) would
+   * collide on a unique index with another committed document, ignoring the
+   * ids in `ignore` (documents the same operation is replacing or removing).
+   */
+  checkUnique(idKey: string, doc: Document, ignore?: (idKey: string) => boolean): void {
+    for (const index of this.indexes.values()) {
+      if (!index.unique) continue;
+      const keys = index.keysFor(doc);
+      for (const values of keys) {
+        for (const other of index.lookup(values)) {
+          if (other === idKey || ignore?.(other)) continue;
+          throw duplicateKeyError(this.ns, index, values);
+        }
+      }
+    }
+  }
+
+  /** Validates index keys (parallel arrays etc.) before anything is written. */
+  checkIndexable(doc: Document): void {
+    for (const index of this.indexes.values()) index.keysFor(doc);
+  }
+
+  /**
+   * Replaces the committed version of one document (or removes it when
+   * `next` is null) and keeps every index in step. Callers have already
+   * checked uniqueness.
+   */
+  write(idKey: string, next: Document | null, version: number): Document | null {
+    const prev = this.docs.get(idKey) ?? null;
+    for (const index of this.indexes.values()) {
+      if (prev) index.remove(idKey, index.keysFor(prev));
+      if (next) index.add(idKey, index.keysFor(next));
+    }
+    if (next) this.docs.set(idKey, next);
+    else this.docs.delete(idKey);
+    // Versions matter only to transactions open at the time (see Store.writeDocument).
+    if (version > 0) this.versions.set(idKey, version);
+    return prev;
+  }
+
+  /** Builds a new index over the existing documents, refusing on duplicates. */
+  buildIndex(spec: IndexSpec): IndexStore {
+    const index = new IndexStore(spec);
+    for (const [idKey, doc] of this.docs) {
+      const keys = index.keysFor(doc);
+      if (index.unique) {
+        const conflict = index.findConflict(keys, idKey);
+        if (conflict) throw duplicateKeyError(this.ns, index, conflict.values);
+      }
+      index.add(idKey, keys);
+    }
+    return index;
+  }
+
+  addIndex(index: IndexStore): void {
+    this.indexes.set(index.name, index);
+  }
+
+  dropIndex(name: string): void {
+    if (name === '_id_') throw new MongoError(ErrorCodes.InvalidOptions, 'cannot drop _id index');
+    if (!this.indexes.delete(name)) {
+      throw new MongoError(ErrorCodes.IndexNotFound, `index not found with name [${name}]`);
+    }
+  }
+
+  /** Approximate data size for collStats/dbStats, without serialising everything. */
+  get count(): number {
+    return this.docs.size;
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Chooses how to find the documents a filter may match: the `_id` index for
+ * `_id` equality, a secondary index for equality, `$in` or range predicates
+ * on its leading fields, or a collection scan. The plan only narrows the
+ * candidates; the full filter is always re-applied, so a plan can be less
+ * selective than possible but never wrong.
+ */
+import type { Document } from '../bson-values.js';
+import { isPlainObject } from '../bson-values.js';
+import { bsonTypeName, compareValues } from '../query/compare.js';
+import type { CollectionStore } from './collection-store.js';
+import type { IndexStore } from './index-store.js';
+
+type Predicate =
+  | { kind: 'eq'; values: unknown[] }
+  | { kind: 'range'; low: unknown; lowInclusive: boolean; high: unknown; highInclusive: boolean; bracket: string };
+
+export interface QueryPlan {
+  stage: 'EOF' | 'IDHACK' | 'IXSCAN' | 'COLLSCAN';
+  index: IndexStore | null;
+  /** Id keys to examine; null means every document. */
+  candidates: Iterable<string> | null;
+  /** A human-readable description of the index bounds, for explain. */
+  bounds: Document;
+}
+
+/** Scalars an index lookup can use as an exact key (not regexes, arrays or operator documents). */
+function isIndexableScalar(v: unknown): boolean {
+  if (v === undefined || Array.isArray(v)) return false;
+  if (isPlainObject(v)) return !Object.keys(v).some((k) => k.startsWith('$'));
+  const t = (v as { _bsontype?: string } | null)?._bsontype;
+  if (t === 'BSONRegExp' || v instanceof RegExp) return false;
+  // null also matches missing fields, and sparse/partial indexes drop those.
+  return v !== null;
+}
+
+/** Brackets in which an index range scan is supported, with their lowest value. */
+const bracketLow: Record<string, unknown> = {
+  number: Number.NaN,
+  string: '',
+  date: new Date(-8640000000000000),
+};
+
+function bracketOf(v: unknown): string | null {
+  const t = bsonTypeName(v);
+  if (t === 'int' || t === 'double' || t === 'long' || t === 'decimal') return 'number';
+  if (t === 'string' || t === 'date') return t;
+  return null;
+}
+
+/** Extracts per-field predicates an index can serve from the filter's top level and `$and`. */
+export function indexablePredicates(filter: Document): Map<string, Predicate> {
+  const out = new Map<string, Predicate>();
+  const visit = (f: Document) => {
+    for (const [field, cond] of Object.entries(f)) {
+      if (field === '$and' && Array.isArray(cond)) {
+        for (const sub of cond) if (isPlainObject(sub)) visit(sub);
+        continue;
+      }
+      if (field.startsWith('$') || out.has(field)) continue;
+      const p = predicateFor(cond);
+      if (p) out.set(field, p);
+    }
+  };
+  visit(filter);
+  return out;
+}
+
+function predicateFor(cond: unknown): Predicate | null {
+  if (!isPlainObject(cond) || !Object.keys(cond).some((k) => k.startsWith('$'))) {
+    return isIndexableScalar(cond) ? { kind: 'eq', values: [cond] } : null;
+  }
+  const ops = cond as Document;
+  if ('$eq' in ops && isIndexableScalar(ops.$eq)) return { kind: 'eq', values: [ops.$eq] };
+  if ('$in' in ops && Array.isArray(ops.$in) && ops.$in.length > 0 && ops.$in.every(isIndexableScalar)) {
+    return { kind: 'eq', values: ops.$in };
+  }
+  const low = ops.$gt ?? ops.$gte;
+  const high = ops.$lt ?? ops.$lte;
+  const bracket = bracketOf(low ?? high);
+  if (!bracket || (low !== undefined && high !== undefined && bracketOf(high) !== bracket)) return null;
+  return {
+    kind: 'range',
+    low: low ?? bracketLow[bracket],
+    lowInclusive: low === undefined || '$gte' in ops,
+    high,
+    highInclusive: '$lte' in ops,
+    bracket,
+  };
+}
+
+/** Picks the index covering the most leading equality fields, then a range. */
+export function planQuery(coll: CollectionStore, filter: Document): QueryPlan {
+  const preds = indexablePredicates(filter);
+  const idPred = preds.get('_id');
+  if (idPred?.kind === 'eq') {
+    const ids = coll.indexes.get('_id_')!;
+    return {
+      stage: idPred.values.length === 1 ? 'IDHACK' : 'IXSCAN',
+      index: ids,
+      candidates: lookupAll(ids, idPred.values.map((v) => [v])),
+      bounds: { _id: idPred.values.map(describe) },
+    };
+  }
+  let best: { index: IndexStore; score: number; eqFields: number; range: Predicate | null } | null = null;
+  for (const index of coll.indexes.values()) {
+    // Partial indexes hold only some documents; using them needs filter implication, which we don't prove.
+    if (index.spec.partialFilterExpression) continue;
+    let eqFields = 0;
+    for (const f of index.fields) {
+      const p = preds.get(f);
+      if (p?.kind !== 'eq') break;
+      eqFields++;
+    }
+    const next = index.fields[eqFields];
+    const range = next !== undefined ? preds.get(next) ?? null : null;
+    const rangeUsable = range?.kind === 'range' ? range : null;
+    const score = eqFields * 2 + (rangeUsable ? 1 : 0);
+    if (score === 0) continue;
+    if (!best || score > best.score || (score === best.score && index.unique && !best.index.unique)) {
+      best = { index, score, eqFields, range: rangeUsable };
+    }
+  }
+  if (!best) return { stage: 'COLLSCAN', index: null, candidates: null, bounds: {} };
+  return buildIndexPlan(best.index, best.eqFields, best.range, preds);
+}
+
+function buildIndexPlan(index: IndexStore, eqFields: number, range: Predicate | null, preds: Map<string, Predicate>): QueryPlan {
+  const eqValues = index.fields.slice(0, eqFields).map((f) => (preds.get(f) as { values: unknown[] }).values);
+  // Expand `$in` lists into the cartesian product of exact prefixes.
+  let prefixes: unknown[][] = [[]];
+  for (const values of eqValues) {
+    const next: unknown[][] = [];
+    for (const p of prefixes) for (const v of values) next.push([...p, v]);
+    prefixes = next;
+  }
+  const bounds: Document = {};
+  index.fields.slice(0, eqFields).forEach((f, i) => (bounds[f] = eqValues[i].map(describe)));
+  let candidates: Iterable<string>;
+  if (range && range.kind === 'range') {
+    const r = range;
+    bounds[index.fields[eqFields]] = [`${r.lowInclusive ? '[' : '('}${describe(r.low)}, ${r.high === undefined ? 'max' : describe(r.high)}${r.highInclusive ? ']' : ')'}`];
+    const spec = {
+      low: r.low,
+      inRange: (v: unknown) => bracketOf(v) === r.bracket && (r.lowInclusive ? compareValues(v, r.low) >= 0 : compareValues(v, r.low) > 0),
+      pastEnd: (v: unknown) => {
+        if (bracketOf(v) !== r.bracket) return compareValues(v, r.low) > 0;
+        if (r.high === undefined) return false;
+        const c = compareValues(v, r.high);
+        return r.highInclusive ? c > 0 : c >= 0;
+      },
+    };
+    candidates = dedupe(prefixes.map((p) => index.scan(p, spec)));
+  } else if (eqFields === index.fields.length) {
+    candidates = lookupAll(index, prefixes);
+  } else {
+    candidates = dedupe(prefixes.map((p) => index.scan(p)));
+  }
+  return { stage: 'IXSCAN', index, candidates, bounds };
+}
+
+function lookupAll(index: IndexStore, keys: unknown[][]): Iterable<string> {
+  return dedupe(keys.map((k) => index.lookup(k)));
+}
+
+/** Multikey entries and `$in` lists can yield a document more than once. */
+function* dedupe(sources: Iterable<string>[]): Generator<string> {
+  const seen = new Set<string>();
+  for (const src of sources) {
+    for (const id of src) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      yield id;
+    }
+  }
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v instanceof Date) return v.toISOString();
+  return String(v);
+}
