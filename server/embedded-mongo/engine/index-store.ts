@@ -10,8 +10,13 @@ import { ErrorCodes, MongoError } from '../errors.js';
 import { canonicalKey, compareValues } from '../query/compare.js';
 import { compileFilter, type CompiledFilter } from '../query/matcher.js';
 
-/** sorted-btree is CommonJS; under ESM its class is the `default` property. */
-const BTree = btree.default;
+/**
+ * sorted-btree is CommonJS: under Node's ESM loader its class is the `default`
+ * property, but when this file is itself compiled to CommonJS (mocha loading
+ * tests through tsx's require hook) the default import already is the class.
+ */
+const BTree: typeof btree.default = (btree as unknown as { default?: typeof btree.default }).default
+  ?? (btree as unknown as typeof btree.default);
 
 /** An index as `listIndexes` reports it (plus whatever options were given). */
 export interface IndexSpec extends Document {
