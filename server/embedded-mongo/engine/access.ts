@@ -78,9 +78,14 @@ export class Access {
       seen.add(id);
       yield id;
     }
-    for (const id of this.store.changedSince(coll, this.txn.snapshot)) if (!seen.has(id)) (seen.add(id), yield id);
-    const own = this.txn.writes.get(coll);
-    if (own) for (const id of own.keys()) if (!seen.has(id)) (seen.add(id), yield id);
+    const own = this.txn.writes.get(coll)?.keys() ?? [];
+    for (const source of [this.store.changedSince(coll, this.txn.snapshot), own]) {
+      for (const id of source) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        yield id;
+      }
+    }
   }
 
   /**
@@ -121,6 +126,10 @@ export class Access {
     const idKey = idKeyOf(doc._id);
     const w = { idKey, before: null, after: doc };
     this.checkWrites(coll, [w]);
+    // The unique-index check skips the document's own id key (right for an
+    // update), so an existing document with this _id must be caught here, or
+    // the insert would silently replace it.
+    if (this.get(coll, idKey)) throw duplicateKeyError(coll.ns, coll.indexes.get('_id_')!, [doc._id]);
     this.apply(coll, w);
   }
 
