@@ -55,12 +55,17 @@ export async function writeMerge(env: CommandEnv, spec: unknown, docs: Document[
   const on = opts.on === undefined ? ['_id'] : Array.isArray(opts.on) ? (opts.on as string[]) : [opts.on as string];
   const whenMatched = opts.whenMatched ?? 'merge';
   const whenNotMatched = opts.whenNotMatched ?? 'insert';
-  const coll = env.engine.store.collection(db, name) ?? collectionForWrite({ ...env, db }, name);
+  const existing = env.engine.store.collection(db, name);
+  // MongoDB only merges on fields a unique (non-partial) index covers exactly: that is what makes a match unique.
+  const covered = (on.length === 1 && on[0] === '_id') || [...(existing?.indexes.values() ?? [])].some((i) =>
+    i.unique && !i.spec.partialFilterExpression && i.fields.length === on.length && on.every((f) => i.fields.includes(f)));
+  if (!covered) throw new MongoError(51183, `Cannot find index to verify that join fields will be unique: ${on.join(', ')}`);
+  const coll = existing ?? collectionForWrite({ ...env, db }, name);
   for (const raw of docs) {
     const doc = withId(raw);
     const filter: Document = {};
     for (const f of on) {
-      if (doc[f] === undefined) throw new MongoError(51132, `$merge write error: 'on' field '${f}' cannot be missing, null, undefined or an array`);
+      if (doc[f] === undefined || doc[f] === null || Array.isArray(doc[f])) throw new MongoError(51132, `$merge write error: 'on' field '${f}' cannot be missing, null, undefined or an array`);
       filter[f] = { $eq: doc[f] };
     }
     await withLockRetry(() => {

@@ -21,6 +21,14 @@ const UNSUPPORTED_STAGES = new Set([
   '$currentOp', '$listSessions', '$listLocalSessions', '$planCacheStats', '$listSearchIndexes', '$changeStreamSplitLargeEvent',
 ]);
 
+/** MongoDB 7.0's stage names: any other name is rejected when the pipeline is parsed, as mongod does. */
+const KNOWN_STAGES = new Set([
+  '$addFields', '$bucket', '$bucketAuto', '$count', '$densify', '$documents', '$facet', '$fill', '$graphLookup', '$group',
+  '$limit', '$lookup', '$match', '$merge', '$out', '$project', '$redact', '$replaceRoot', '$replaceWith', '$sample',
+  '$set', '$setWindowFields', '$skip', '$sort', '$sortByCount', '$unionWith', '$unset', '$unwind', '$listSampledQueries',
+  '$shardedDataDistribution', ...UNSUPPORTED_STAGES,
+]);
+
 export function parsePipeline(raw: unknown): Document[] {
   if (!Array.isArray(raw)) throw new MongoError(ErrorCodes.TypeMismatch, "'pipeline' option must be specified as an array");
   raw.forEach((stage, i) => {
@@ -28,6 +36,7 @@ export function parsePipeline(raw: unknown): Document[] {
       throw new MongoError(40323, 'A pipeline stage specification object must contain exactly one field.');
     }
     const name = Object.keys(stage)[0];
+    if (!KNOWN_STAGES.has(name)) throw new MongoError(40324, `Unrecognized pipeline stage name: '${name}'`);
     if (UNSUPPORTED_STAGES.has(name)) throw notSupported(`aggregation stage ${name}`);
     if ((name === '$out' || name === '$merge') && i !== raw.length - 1) {
       throw new MongoError(40601, `${name} can only be the final stage in the pipeline`);
@@ -59,7 +68,7 @@ export function runPipeline(env: CommandEnv, collName: string | null, pipeline: 
   if (rest.length === 0) return docs;
   const resolver = (name: string) => env.access.find(store.collection(env.db, name), {});
   try {
-    const agg = new Aggregator(rest, { collectionResolver: resolver, variables, scriptEnabled: false });
+    const agg = new Aggregator(expandCount(rest), { collectionResolver: resolver, variables, scriptEnabled: false });
     return agg.run(docs) as Document[];
   } catch (err) {
     if (err instanceof MongoError) throw err;
@@ -67,10 +76,36 @@ export function runPipeline(env: CommandEnv, collName: string | null, pipeline: 
   }
 }
 
+/**
+ * mingo's `$count` emits `{n: 0}` for empty input; MongoDB's is `$group` + `$project` and emits nothing.
+ * Sub-pipelines ($facet, $lookup, $unionWith) get the same rewrite.
+ */
+function expandCount(pipeline: Document[]): Document[] {
+  return pipeline.flatMap((stage) => {
+    const [name] = Object.keys(stage);
+    const spec = stage[name];
+    if (name === '$count' && typeof spec === 'string') return [{ $group: { _id: null, [spec]: { $sum: 1 } } }, { $project: { _id: 0 } }];
+    return [withSubPipelines(name, spec, stage)];
+  });
+}
+
+function withSubPipelines(name: string, spec: unknown, stage: Document): Document {
+  if (name === '$facet' && isPlainObject(spec)) {
+    const out: Document = {};
+    for (const [k, p] of Object.entries(spec)) out[k] = Array.isArray(p) ? expandCount(p) : p;
+    return { $facet: out };
+  }
+  if ((name === '$lookup' || name === '$unionWith') && isPlainObject(spec) && Array.isArray(spec.pipeline)) {
+    return { [name]: { ...spec, pipeline: expandCount(spec.pipeline) } };
+  }
+  return stage;
+}
+
 /** mingo reports problems as plain errors; unknown operators become MongoDB's codes. */
 function mingoError(err: Error): MongoError {
   const msg = err.message;
-  if (/unknown|unregistered|not (found|supported)|invalid operator/i.test(msg)) {
+  if (/\$group specification must include an '_id'/.test(msg)) return new MongoError(15955, "a group specification must specify an _id");
+  if (/unknown|unregistered|not (found|supported|registered)|invalid operator/i.test(msg)) {
     return new MongoError(ErrorCodes.InvalidPipelineOperator, `${msg} (the embedded store's aggregation engine does not implement this operator)`);
   }
   return new MongoError(ErrorCodes.BadValue, msg);

@@ -32,6 +32,11 @@ export function checkHint(coll: CollectionStore | undefined, hint: unknown): voi
   }
 }
 
+/** mongod's IDL range check: code 51024 (Location51024), with its wording. */
+function checkNonNegative(field: string, n: number): void {
+  if (n < 0) throw new MongoError(51024, `BSON field '${field}' value must be >= 0, actual value '${n}'`);
+}
+
 export interface FindResult {
   docs: Document[];
   coll: CollectionStore | undefined;
@@ -49,8 +54,8 @@ export function runFind(env: CommandEnv, name: string): FindResult {
   const projection = optionalDocument(cmd, 'projection');
   const skip = optionalCount(cmd, 'skip') ?? 0;
   const limitRaw = optionalCount(cmd, 'limit') ?? 0;
-  if (skip < 0) throw new MongoError(ErrorCodes.BadValue, "BSON field 'skip' value must be >= 0, actual value '" + skip + "'");
-  if (limitRaw < 0) throw new MongoError(ErrorCodes.BadValue, "BSON field 'limit' value must be >= 0, actual value '" + limitRaw + "'");
+  checkNonNegative('skip', skip);
+  checkNonNegative('limit', limitRaw);
   const variables = optionalDocument(cmd, 'let');
   const coll = env.engine.store.collection(env.db, name);
   checkHint(coll, cmd.hint);
@@ -76,7 +81,7 @@ export function find(env: CommandEnv): Document {
   const name = collectionName(env);
   const { docs } = runFind(env, name);
   const batchSize = optionalCount(env.cmd, 'batchSize');
-  if (batchSize !== undefined && batchSize < 0) throw new MongoError(ErrorCodes.BadValue, 'batchSize must be non-negative');
+  if (batchSize !== undefined) checkNonNegative('batchSize', batchSize);
   return env.engine.cursors.open(`${env.db}.${name}`, docs, {
     batchSize,
     singleBatch: env.cmd.singleBatch === true,
@@ -93,6 +98,7 @@ export function getMore(env: CommandEnv): Document {
   const collection = env.cmd.collection;
   if (typeof collection !== 'string') throw new MongoError(ErrorCodes.FailedToParse, "BSON field 'getMore.collection' is missing but a required field");
   const batchSize = optionalCount(env.cmd, 'batchSize');
+  if (batchSize !== undefined) checkNonNegative('batchSize', batchSize);
   return env.engine.cursors.getMore(Long.fromValue(id as Long), collection, env.db, batchSize || undefined, env.sessionKey);
 }
 
@@ -123,7 +129,9 @@ export function distinct(env: CommandEnv): Document {
   const name = collectionName(env);
   checkCollation(env.cmd);
   const key = env.cmd.key;
-  if (typeof key !== 'string' || key.length === 0) throw new MongoError(ErrorCodes.FailedToParse, "BSON field 'distinct.key' is missing but a required field");
+  if (key === undefined || key === null) throw new MongoError(ErrorCodes.FailedToParse, "BSON field 'distinct.key' is missing but a required field");
+  if (typeof key !== 'string') throw new MongoError(ErrorCodes.TypeMismatch, `BSON field 'distinct.key' is the wrong type '${typeof key}', expected type 'string'`);
+  if (key.length === 0) throw new MongoError(ErrorCodes.BadValue, 'distinct key must not be empty');
   const query = optionalDocument(env.cmd, 'query') ?? {};
   const docs = env.access.find(env.engine.store.collection(env.db, name), query);
   const seen = new Map<string, unknown>();

@@ -151,7 +151,7 @@ export class Engine {
 
   /** Aborts transactions past their lifetime, kills idle cursors, forgets idle sessions (30 min). */
   private housekeeping(): void {
-    for (const txn of [...this.store.activeTxns]) {
+    for (const txn of this.store.activeTxns) {
       if (txn.expired) this.abort(txn, 'it exceeded the 60 second transaction lifetime');
     }
     this.cursors.reap();
@@ -171,7 +171,7 @@ export class Engine {
 
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
-    for (const txn of [...this.store.activeTxns]) this.abort(txn, 'the server is shutting down');
+    for (const txn of this.store.activeTxns) this.abort(txn, 'the server is shutting down');
     await this.store.close();
   }
 }

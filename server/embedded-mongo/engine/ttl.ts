@@ -20,7 +20,7 @@ function expiryDate(value: unknown): Date | null {
 export async function runTtlPass(engine: Engine, now: Date): Promise<number> {
   let removed = 0;
   for (const colls of engine.store.dbs.values()) {
-    for (const coll of [...colls.values()]) {
+    for (const coll of colls.values()) {
       for (const index of coll.indexes.values()) {
         const seconds = index.spec.expireAfterSeconds;
         if (typeof seconds !== 'number' || index.fields.length !== 1) continue;

@@ -63,8 +63,6 @@ const EXACT_OPERATORS = new Set([
   '$arrayToObject', '$let',
 ]);
 
-const SYSTEM_VARIABLES = new Set(['ROOT', 'CURRENT', 'NOW', 'REMOVE']);
-
 /** True when `name` is an expression operator this store can evaluate. */
 export function isKnownExpressionOperator(name: string): boolean {
   return KNOWN.has(name) || UNSUPPORTED.has(name);
@@ -182,7 +180,8 @@ function compileNode(expr: unknown, variables: Document | undefined, now: Date):
       const value = variables[name];
       return () => evaluateFieldPath(value, rest);
     }
-    if (/^[A-Z]/.test(name) && !SYSTEM_VARIABLES.has(name)) throw notSupported(`the system variable $$${name}`);
+    // User variables must start with a lowercase letter; the rest are system variables.
+    if (/^[A-Z]/.test(name)) throw notSupported(`the system variable $$${name}`);
     throw new MongoError(17276, `Use of undefined variable: ${name}`);
   }
   if (Array.isArray(expr)) {

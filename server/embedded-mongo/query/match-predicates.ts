@@ -5,7 +5,7 @@
  */
 import { asDocument, canonicalKey, canonicalType, CanonicalType, compareValues, bsonTypeCode, regexParts, stringValue } from './compare.js';
 import type { MatchDetails, MatchNode, Predicate } from './match-nodes.js';
-import { isNaNNumber, truncateToBigInt, exactDouble } from './numeric.js';
+import { exactDouble, isNaNNumber, toJsNumber, truncateToBigInt } from './numeric.js';
 import type { MongoRegex } from './regex.js';
 
 export type ComparisonOp = 'eq' | 'lt' | 'lte' | 'gt' | 'gte';
@@ -94,8 +94,11 @@ export class InPredicate implements Predicate {
       if (v === null) hasNull = true;
       this.keys.add(canonicalKey(v));
       if (canonicalType(v) === CanonicalType.String) this.strings.add(stringValue(v));
-      const d = exactDouble(v);
-      if (d !== undefined) this.numbers.add(d);
+      if (canonicalType(v) === CanonicalType.Number) {
+        // Any member equal to some double (Decimal128("1.0"), Long(2^60)) must be found by plain numbers.
+        const d = exactDouble(v) ?? toJsNumber(v);
+        if (compareValues(d, v) === 0) this.numbers.add(d);
+      }
     }
     this.hasNull = hasNull;
   }

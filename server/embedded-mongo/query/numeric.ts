@@ -31,7 +31,7 @@ export function isNumeric(v: unknown): boolean {
   const t = typeof v;
   if (t === 'number' || t === 'bigint') return true;
   if (t !== 'object' || v === null) return false;
-  const bt = (v as { _bsontype?: string })._bsontype;
+  const bt = (v as { _bsontype?: string } | null)?._bsontype;
   return bt === 'Double' || bt === 'Int32' || bt === 'Long' || bt === 'Decimal128';
 }
 
@@ -42,7 +42,8 @@ export function isNumeric(v: unknown): boolean {
 export function exactDouble(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : undefined;
-  switch ((v as { _bsontype?: string })._bsontype) {
+  if (v === null || typeof v !== 'object') return undefined;
+  switch ((v as { _bsontype?: string } | null)?._bsontype) {
     case 'Double':
     case 'Int32':
       return (v as Double | Int32).value;
@@ -61,7 +62,7 @@ export function toJsNumber(v: unknown): number {
   const d = exactDouble(v);
   if (d !== undefined) return d;
   if (typeof v === 'bigint') return Number(v);
-  const bt = (v as { _bsontype?: string })._bsontype;
+  const bt = (v as { _bsontype?: string } | null)?._bsontype;
   if (bt === 'Long') return Number((v as Long).toBigInt());
   if (bt === 'Decimal128') return Number((v as Decimal128).toString());
   return Number.NaN;
@@ -70,7 +71,7 @@ export function toJsNumber(v: unknown): number {
 /** The exact value of any BSON number (see isNumeric). */
 export function toExact(v: unknown): ExactNumber {
   if (typeof v === 'bigint') return { kind: 'finite', n: v, d: 1n };
-  const bt = (v as { _bsontype?: string })._bsontype;
+  const bt = (v as { _bsontype?: string } | null)?._bsontype;
   if (bt === 'Long') return { kind: 'finite', n: (v as Long).toBigInt(), d: 1n };
   if (bt === 'Decimal128') return decimalExact(v as Decimal128);
   const x = exactDouble(v);
@@ -174,7 +175,7 @@ export function compareNumbers(a: unknown, b: unknown): number {
 export function isNaNNumber(v: unknown): boolean {
   const x = exactDouble(v);
   if (x !== undefined) return x !== x;
-  return (v as { _bsontype?: string })._bsontype === 'Decimal128' && decimalExact(v as Decimal128).kind === 'nan';
+  return (v as { _bsontype?: string } | null)?._bsontype === 'Decimal128' && decimalExact(v as Decimal128).kind === 'nan';
 }
 
 /**
@@ -189,7 +190,7 @@ export function numericKey(v: unknown): string {
     if (!Number.isFinite(x)) return x > 0 ? 'Inf' : '-Inf';
     return x === 0 ? '0' : String(x);
   }
-  if ((v as { _bsontype?: string })._bsontype === 'Decimal128') {
+  if ((v as { _bsontype?: string } | null)?._bsontype === 'Decimal128') {
     const { exact, coefficient, exponent } = decimalParts(v as Decimal128);
     if (exact.kind !== 'finite') return exact.kind === 'nan' ? 'NaN' : exact.sign > 0 ? 'Inf' : '-Inf';
     return exponent >= 0 ? exact.n.toString() : `${coefficient}e${exponent}`;

@@ -90,11 +90,12 @@ function translate(p: string, multiline: boolean, dotAll: boolean, extended: boo
       out += dotAll ? '.' : '[^\\n]';
       i++;
     } else if (c === '$') {
-      // PCRE: end of subject or before a final newline (or any newline when multiline).
-      out += multiline ? '(?![^\\n])' : '(?=\\n?(?![\\s\\S]))';
+      // PCRE: end of subject or before a final newline (or before any newline when multiline).
+      // JS's own m flag is never used, so a bare ^ or $ always means start or end of input.
+      out += multiline ? '(?![^\\n])' : '(?=\\n?$)';
       i++;
     } else if (c === '^') {
-      out += multiline ? '(?<![^\\n])' : '(?<![\\s\\S])';
+      out += multiline ? '(?<![^\\n])' : '^';
       i++;
     } else if (c === '{') {
       const quantifier = /^\{\d+(?:,\d*)?\}/.exec(p.slice(i));
@@ -182,9 +183,9 @@ function translateEscape(p: string, i: number, inClass: boolean): [string, numbe
       break;
   }
   if (!inClass) {
-    if (c === 'A') return ['(?<![\\s\\S])', next];
-    if (c === 'z') return ['(?![\\s\\S])', next];
-    if (c === 'Z') return ['(?=\\n?(?![\\s\\S]))', next];
+    if (c === 'A') return ['^', next];
+    if (c === 'z') return ['$', next];
+    if (c === 'Z') return ['(?=\\n?$)', next];
     if (/[1-9]/.test(c)) {
       const digits = /^\d*/.exec(p.slice(next))![0];
       return [`\\${c}${digits}`, next + digits.length];

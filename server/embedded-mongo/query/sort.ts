@@ -126,15 +126,26 @@ function candidateKeys(doc: Document, fields: readonly SortField[]): unknown[][]
 
 /** The key a document sorts by: its first candidate under the sort order. */
 function sortKey(doc: Document, fields: readonly SortField[]): unknown[] {
-  if (fields.length === 1 && fields[0].path.parts.length === 1) {
-    // Fast path: a top-level non-array field is its own key.
-    const v = getField(doc, fields[0].path.parts[0], -1);
-    if (!Array.isArray(v)) return [v === undefined ? null : v];
-  }
   const candidates = candidateKeys(doc, fields);
   let best = candidates[0];
   for (let i = 1; i < candidates.length; i++) if (compareTuples(candidates[i], best, fields) < 0) best = candidates[i];
   return best;
+}
+
+/** Returned by directKey when an array lies on the path and the full key generation is needed. */
+const NEEDS_CANDIDATES = Symbol('needs candidates');
+
+/** A field's key read straight from the document, when no array is involved. */
+function directKey(doc: Document, path: CompiledPath): unknown {
+  let v: unknown = doc;
+  for (const part of path.parts) {
+    if (Array.isArray(v)) return NEEDS_CANDIDATES;
+    const container = asDocument(v);
+    if (container === undefined) return null;
+    v = getField(container, part, -1);
+    if (v === undefined) return null;
+  }
+  return Array.isArray(v) ? NEEDS_CANDIDATES : v;
 }
 
 /** Parses a sort specification into a comparator usable with Array.prototype.sort. */
@@ -145,7 +156,7 @@ export function compileSort(spec: Document): SortComparator {
     return { path: compilePath(field), direction: parseDirection(field, spec[field]) };
   });
   if (fields.length === 0) return () => 0;
-  // Keys are computed once per document, not once per comparison.
+  // Documents with arrays on a sort path get their key computed once, not once per comparison.
   const keys = new WeakMap<Document, unknown[]>();
   const keyOf = (doc: Document): unknown[] => {
     let key = keys.get(doc);
@@ -155,5 +166,16 @@ export function compileSort(spec: Document): SortComparator {
     }
     return key;
   };
-  return (a, b) => compareTuples(keyOf(a), keyOf(b), fields);
+  return (a, b) => {
+    for (const field of fields) {
+      const x = directKey(a, field.path);
+      const y = directKey(b, field.path);
+      // Without arrays a field's key is its value, and earlier fields compared equal,
+      // so comparing the full keys from here on gives the same answer.
+      if (x === NEEDS_CANDIDATES || y === NEEDS_CANDIDATES) return compareTuples(keyOf(a), keyOf(b), fields);
+      const c = compareKeyValues(x, y);
+      if (c !== 0) return c * field.direction;
+    }
+    return 0;
+  };
 }

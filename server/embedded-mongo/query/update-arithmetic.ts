@@ -10,7 +10,7 @@ import { toDouble } from '../bson-values.js';
 import {
   decimalAdd, decimalFromBigInt, decimalFromDouble, decimalMultiply, decimalValue, toDecimal128,
   type DecimalValue,
-} from './decimal-arithmetic.js';
+} from './update-decimal.js';
 
 export type NumericKind = 'int' | 'long' | 'double' | 'decimal';
 export type ArithmeticOp = 'add' | 'multiply';
@@ -60,7 +60,7 @@ function wider(a: NumericKind, b: NumericKind): NumericKind {
 
 /** An exact integer result as int32 when it fits, else int64; undefined past int64. */
 function integerResult(n: bigint, allowInt32: boolean): unknown {
-  if (allowInt32 && n >= -2147483649n && n <= 2147483647n) return Number(n);
+  if (allowInt32 && n >= -2147483648n && n <= 2147483647n) return Number(n);
   if (n < INT64_MIN || n > INT64_MAX) return undefined;
   return Long.fromBigInt(n);
 }

@@ -16,7 +16,6 @@ export const UpdateCodes = {
   CannotBackfillArray: [34, 'CannotBackfillArray'],
   EmptyFieldName: [56, 'EmptyFieldName'],
   NotExactValueField: [111, 'NotExactValueField'],
-  QueryFeatureNotAllowed: [224, 'QueryFeatureNotAllowed'],
   StageNotSingleField: [40323, 'Location40323'],
   UnrecognizedStage: [40324, 'Location40324'],
 } as const;
@@ -66,7 +65,7 @@ export function formatValue(value: unknown): string {
     case 'Long': return v.toString();
     case 'Decimal128': return `NumberDecimal("${v.toString()}")`;
     case 'ObjectId': return `ObjectId('${(v as unknown as { toHexString(): string }).toHexString()}')`;
-    case 'Timestamp': return `Timestamp(${v.high}, ${v.low})`;
+    case 'Timestamp': return `Timestamp(${v.t}, ${v.i})`;
     case 'BSONRegExp': return `/${v.pattern}/${v.options}`;
     case 'Binary': return `BinData(${v.sub_type}, ${(v as unknown as { toString(e: string): string }).toString('hex').toUpperCase()})`;
     case 'MinKey': return 'MinKey';

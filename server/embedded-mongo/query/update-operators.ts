@@ -75,13 +75,14 @@ function makeCompare(operator: '$min' | '$max'): LeafFactory {
   });
 }
 
-// Timestamps from $currentDate must be unique and increasing, as MongoDB's
-// logical clock makes them: seconds from the clock, increment counting within a second.
+// Timestamps MongoDB generates come from its logical clock and are unique:
+// seconds from the clock, and an increment counting within that second.
 let lastSecond = 0;
 let increment = 0;
 
-function nextTimestamp(now: Date): Timestamp {
-  const second = Math.max(Math.floor(now.getTime() / 1000), lastSecond);
+/** A new Timestamp for `now`, distinct from the others generated in the same second. */
+export function nextTimestamp(now: Date): Timestamp {
+  const second = Math.floor(now.getTime() / 1000);
   increment = second === lastSecond ? increment + 1 : 1;
   lastSecond = second;
   return new Timestamp({ t: second, i: increment });

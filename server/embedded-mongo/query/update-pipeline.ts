@@ -88,6 +88,59 @@ function restoreTypes(value: unknown, original: unknown): unknown {
   return value;
 }
 
+type Copy = [target: string[], source: string[]];
+
+/**
+ * The plain field copies in the stages (`{$set: {b: '$a'}}`, `{$replaceWith: '$sub'}`):
+ * a copied Double 5.0 comes back from mingo as the number 5, and must be a Double
+ * again at its new path, as it would be in MongoDB.
+ */
+function collectCopies(name: string, spec: unknown, out: Copy[]): void {
+  const visit = (expr: unknown, target: string[]) => {
+    if (typeof expr === 'string' && expr.startsWith('$')) {
+      const [head, ...rest] = expr.slice(expr.startsWith('$$') ? 2 : 1).split('.');
+      if (!expr.startsWith('$$')) out.push([target, [head, ...rest]]);
+      else if (head === 'ROOT' || head === 'CURRENT') out.push([target, rest]);
+    } else if (Array.isArray(expr)) {
+      expr.forEach((item, index) => visit(item, [...target, String(index)]));
+    } else if (isPlainObject(expr) && !Object.keys(expr).some((k) => k.startsWith('$'))) {
+      for (const [key, value] of Object.entries(expr)) visit(value, [...target, ...key.split('.')]);
+    }
+  };
+  if (name === '$replaceWith') visit(spec, []);
+  else if (name === '$replaceRoot' && isPlainObject(spec)) visit(spec.newRoot, []);
+  else if (name !== '$unset' && isPlainObject(spec)) {
+    for (const [field, expr] of Object.entries(spec)) visit(expr, field.split('.'));
+  }
+}
+
+/** A value at a dotted path through embedded documents (and, if `indexes`, array positions). */
+function objectPath(value: unknown, parts: string[], indexes = false): unknown {
+  let current = value;
+  for (const part of parts) {
+    if (isPlainObject(current)) current = current[part];
+    else if (indexes && Array.isArray(current)) current = current[Number(part)];
+    else return undefined;
+  }
+  return current;
+}
+
+function restoreCopies(output: Document, original: Document, copies: Copy[]): Document {
+  let result = output;
+  for (const [target, source] of copies) {
+    const from = objectPath(original, source);
+    if (from === undefined) continue;
+    if (target.length === 0) {
+      if (isPlainObject(result)) result = restoreTypes(result, from) as Document;
+      continue;
+    }
+    const parent = objectPath(result, target.slice(0, -1), true) as Record<string, unknown> | undefined;
+    const key = target[target.length - 1];
+    if ((isPlainObject(parent) || Array.isArray(parent)) && Object.hasOwn(parent, key)) parent[key] = restoreTypes(parent[key], from);
+  }
+  return result;
+}
+
 /** True when a field path reaches an opaque number (through arrays, as aggregation paths do). */
 function reachesOpaque(value: unknown, parts: string[]): boolean {
   if (Array.isArray(value)) return value.some((v) => reachesOpaque(v, parts));
@@ -179,9 +232,11 @@ function pinNow(expr: unknown, now: Date): unknown {
 /** Runs a validated update pipeline over one document and returns the new document. */
 export function runUpdatePipeline(doc: Document, pipeline: Document[], variables: Document, now: Date): Document {
   const guard = new OpaqueGuard(doc, variables);
+  const copies: Copy[] = [];
   for (const stage of pipeline) {
     const [name] = Object.keys(stage);
     guard.checkStage(name, stage[name]);
+    collectCopies(name, stage[name], copies);
   }
   const stages = pinNow(pipeline, now) as Document[];
   let output: unknown;
@@ -195,5 +250,5 @@ export function runUpdatePipeline(doc: Document, pipeline: Document[], variables
   if (!isPlainObject(output)) throw updateError(ErrorCodes.BadValue, 'The update pipeline did not produce a document');
   // The BSON round trip drops fields mingo left `undefined` (missing, in MongoDB's terms)
   // and brings any other JS value into the store's representation.
-  return cloneDocument(restoreTypes(output, doc) as Document);
+  return cloneDocument(restoreCopies(restoreTypes(output, doc) as Document, doc, copies));
 }

@@ -8,13 +8,14 @@
  * reflects: a type change (1 → 1.0) or a field reordering counts, setting a
  * field to the value it already has does not.
  */
+import type { Timestamp } from 'bson';
 import { ErrorCodes } from '../errors.js';
 import { isPlainObject, type Document } from '../bson-values.js';
 import { valuesEqual } from './compare.js';
-import { compileFilter } from './matcher.js';
+import { compileFilter, type CompiledFilter } from './matcher.js';
 import { applyTree } from './update-apply.js';
 import { formatElement, updateError } from './update-messages.js';
-import { isUpdateOperator } from './update-operators.js';
+import { isUpdateOperator, nextTimestamp } from './update-operators.js';
 import { runUpdatePipeline, validateUpdatePipeline } from './update-pipeline.js';
 import { parseArrayFilters, parseOperatorUpdate, unknownModifier, type OperatorTree } from './update-tree.js';
 import { cloneValue, sameDocument, withIdFirst } from './update-values.js';
@@ -89,13 +90,25 @@ function finish(original: Document, updated: Document): UpdateResult {
   return { doc: modified ? updated : original, modified };
 }
 
-function applyOperators(tree: OperatorTree, doc: Document, options: UpdateOptions, now: Date): UpdateResult {
-  let matchedField: string | undefined;
-  if (tree.positional && !options.isInsert && options.query) {
+/** Compiles the query for the positional `$` once per statement, not once per document. */
+function positionalMatcher(): (doc: Document, options: UpdateOptions) => string | undefined {
+  let cached: { query: Document; variables?: Document; filter: CompiledFilter } | undefined;
+  return (doc, options) => {
+    const query = options.query!;
+    if (cached?.query !== query || cached.variables !== options.variables) {
+      cached = { query, variables: options.variables, filter: compileFilter(query, { variables: options.variables }) };
+    }
     const details: { arrayIndex?: number } = {};
-    const matched = compileFilter(options.query, { variables: options.variables }).matches(doc, details);
-    if (matched && details.arrayIndex !== undefined) matchedField = String(details.arrayIndex);
-  }
+    const matched = cached.filter.matches(doc, details);
+    return matched && details.arrayIndex !== undefined ? String(details.arrayIndex) : undefined;
+  };
+}
+
+function applyOperators(
+  tree: OperatorTree, doc: Document, options: UpdateOptions, now: Date, match: ReturnType<typeof positionalMatcher>,
+): UpdateResult {
+  // The position comes from matching the document as it was before the update, as in MongoDB.
+  const matchedField = tree.positional && !options.isInsert && options.query ? match(doc, options) : undefined;
   const working = cloneValue(doc);
   applyTree(tree.root, {
     doc: working,
@@ -109,13 +122,19 @@ function applyOperators(tree: OperatorTree, doc: Document, options: UpdateOption
   return finish(doc, options.isInsert ? withIdFirst(working) : working);
 }
 
-function applyReplacement(replacement: Document, doc: Document): UpdateResult {
+function isZeroTimestamp(value: unknown): boolean {
+  return (value as { _bsontype?: string } | null)?._bsontype === 'Timestamp' && (value as Timestamp).isZero();
+}
+
+function applyReplacement(replacement: Document, doc: Document, now: Date): UpdateResult {
   const hasId = Object.hasOwn(replacement, '_id');
   if (hasId && Object.hasOwn(doc, '_id') && !valuesEqual(doc._id, replacement._id)) throw altered(replacement._id);
   const result: Document = {};
   if (hasId || Object.hasOwn(doc, '_id')) result._id = hasId ? cloneValue(replacement._id) : doc._id;
   for (const key of Object.keys(replacement)) {
-    if (key !== '_id' && replacement[key] !== undefined) result[key] = cloneValue(replacement[key]);
+    if (key === '_id' || replacement[key] === undefined) continue;
+    // As MongoDB does, a top-level Timestamp(0, 0) stands for "now" and is filled in.
+    result[key] = isZeroTimestamp(replacement[key]) ? nextTimestamp(now) : cloneValue(replacement[key]);
   }
   return finish(doc, result);
 }
@@ -161,14 +180,15 @@ export function validateUpdate(update: unknown, options: UpdateOptions = {}): Pr
     const replacement = update as Document;
     for (const key of Object.keys(replacement)) if (key.startsWith('$')) throw dollarField(key);
     checkIdValue(replacement);
-    return { kind, apply: (doc) => applyReplacement(replacement, doc) };
+    return { kind, apply: (doc, perDocument) => applyReplacement(replacement, doc, settings(perDocument).now) };
   }
   const tree = parseOperatorUpdate(update as Document, arrayFilters);
+  const match = positionalMatcher();
   return {
     kind,
     apply(doc, perDocument) {
       const { merged, now } = settings(perDocument);
-      return applyOperators(tree, doc, merged, now);
+      return applyOperators(tree, doc, merged, now, match);
     },
   };
 }

@@ -31,9 +31,8 @@ function collect(filter: Document, out: Equality[]): void {
       } else if (key === '$or' && Array.isArray(value) && value.length === 1 && isPlainObject(value[0])) {
         // The query optimiser folds a one-clause $or into its clause.
         collect(value[0], out);
-      } else if (key === '$expr') {
-        throw updateError(UpdateCodes.QueryFeatureNotAllowed, '$expr is not allowed in this context');
       }
+      // $expr, $or with several clauses, $nor, $where, $text, $comment: nothing is pinned down.
     } else if (isOperatorDocument(value)) {
       if (Object.hasOwn(value, '$eq')) out.push([key, value.$eq]);
       const list = value.$in;

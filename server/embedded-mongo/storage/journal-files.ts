@@ -101,8 +101,7 @@ export async function createLogFile(dir: string, generation: number, baseSeq: nu
  * so that repair's truncation never destroys the only copy of the evidence.
  */
 export async function copyAside(filePath: string): Promise<string> {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const target = `${filePath}.corrupt-${stamp}`;
+  const target = `${filePath}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   await fs.copyFile(filePath, target);
   const fh = await fs.open(target, 'r');
   try {
@@ -110,6 +109,14 @@ export async function copyAside(filePath: string): Promise<string> {
   } finally {
     await fh.close();
   }
+  await fsyncDir(path.dirname(filePath));
+  return target;
+}
+
+/** Renames a file that can no longer be used to `<name>.corrupt-<timestamp>`, durably. */
+export async function moveAside(filePath: string): Promise<string> {
+  const target = `${filePath}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  await fs.rename(filePath, target);
   await fsyncDir(path.dirname(filePath));
   return target;
 }

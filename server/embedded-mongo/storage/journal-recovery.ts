@@ -1,81 +1,85 @@
 /**
- * Opening a data directory: choose the generation, replay its snapshot and
- * log, repair or refuse damage, and clear leftovers of interrupted
- * compactions.
+ * Opening a data directory: find the newest snapshot and the chain of logs
+ * after it, replay them, and clear what interrupted compactions left.
  *
- * Compaction writes snapshot G+1 (temp file, sync, rename, directory sync)
- * before it creates journal G+1, and nothing is appended to journal G once
- * the snapshot is cut. So for the newest snapshot S:
- *   - every older file is fully contained in snapshot S and can be deleted;
- *   - a missing journal-S.log means the crash came right after the rename,
- *     and an empty log is the correct continuation;
- *   - a log newer than S names a snapshot that must exist: it is missing.
+ * Compaction at generation G creates journal-(G+1).log at the cut (so
+ * appends continue at once), then writes snapshot-(G+1).snap beside it and
+ * commits it by an atomic rename. Hence, for the newest snapshot K (0 = none):
+ *   - files older than K are fully contained in snapshot K: deleted;
+ *   - logs K, K+1, ..., L must all exist, each continuing the sequence
+ *     numbers where the previous one (or snapshot K) ended. More than one
+ *     log means a snapshot was never committed; replaying the chain is
+ *     exactly as correct, just slower;
+ *   - only the last log can end in a torn write.
  * Temp files are never referenced by anything and are always deleted.
  */
 import fs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { Document } from '../bson-values.js';
 import { JournalCorruptError } from './journal-errors.js';
-import {
-  copyAside, createLogFile, fsyncDir, listJournalFiles, logName, readFully, removeFiles, snapshotName, writeFully,
-} from './journal-files.js';
-import { decodeHeader, encodeHeader, HEADER_SIZE, KIND_LOG, KIND_SNAPSHOT, type FileHeader } from './record-file.js';
-import { findLaterBatch, scanFrames, type Damage } from './record-scan.js';
-
-type Logger = { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
-type OnRecord = (rec: { ops: Document[] }) => void;
-
-export interface RecoveryOptions {
-  repair: boolean;
-  logger: Logger;
-}
+import { createLogFile, fsyncDir, listJournalFiles, logName, moveAside, removeFiles, snapshotName } from './journal-files.js';
+import { replayLog, replaySnapshot, RESTORE_ADVICE, type OnRecord, type ReplayOptions } from './journal-replay.js';
+import { HEADER_SIZE } from './record-file.js';
 
 export interface RecoveredJournal {
-  generation: number;
-  log: { fh: FileHandle; path: string; size: number };
-  /** Sequence number of the last record in the log (or of the snapshot, if the log is empty). */
+  snapshotGen: number;
+  /** The last log of the chain, open for appending. */
+  active: { fh: FileHandle; path: string; generation: number; size: number };
+  /** Bytes in the logs of the chain before the active one. */
+  olderLogBytes: number;
+  /** Sequence number of the last record replayed (or of the snapshot, if there were none after it). */
   lastSeq: number;
   snapshotBytes: number;
   recordsReplayed: number;
 }
 
-const RESTORE_ADVICE = 'Restore the data directory from a backup; --repair (JournalOptions.repair) cannot rebuild this.';
-
-export async function recoverJournal(dir: string, onRecord: OnRecord, opts: RecoveryOptions): Promise<RecoveredJournal> {
+export async function recoverJournal(dir: string, onRecord: OnRecord, opts: ReplayOptions): Promise<RecoveredJournal> {
   const files = await listJournalFiles(dir);
   const removedTemps = await removeFiles(dir, files.temps);
   for (const name of removedTemps) opts.logger.info(`removed ${name}, left over from an interrupted compaction`);
 
   const snapshotGen = Math.max(0, ...files.snapshots.keys());
-  const logGen = Math.max(-1, ...files.logs.keys());
-  if (logGen > snapshotGen && logGen > 0) {
-    throw new JournalCorruptError(path.join(dir, logName(logGen)), 0,
-      `it continues ${snapshotName(logGen)}, which is missing`, RESTORE_ADVICE);
-  }
+  const chain = [...files.logs.keys()].filter((gen) => gen >= snapshotGen).sort((a, b) => a - b);
+  chain.forEach((gen, i) => {
+    if (gen === snapshotGen + i) return;
+    const missing = i === 0 && snapshotGen > 0
+      ? `${logName(snapshotGen)}, which continues ${snapshotName(snapshotGen)}, is missing`
+      : `the records before it are missing: neither ${snapshotName(gen)} nor ${logName(gen - 1)} exists`;
+    throw new JournalCorruptError(path.join(dir, logName(gen)), 0, missing, RESTORE_ADVICE);
+  });
 
-  let baseSeq = 0;
+  let lastSeq = 0;
   let snapshotBytes = 0;
   let recordsReplayed = 0;
   if (snapshotGen > 0) {
     const snap = await replaySnapshot(path.join(dir, snapshotName(snapshotGen)), snapshotGen, onRecord, opts);
-    baseSeq = snap.baseSeq;
+    lastSeq = snap.baseSeq;
     snapshotBytes = snap.size;
     recordsReplayed += snap.records;
   }
 
-  let log: RecoveredJournal['log'];
-  let lastSeq = baseSeq;
-  if (logGen === snapshotGen) {
-    const replayed = await replayLog(path.join(dir, logName(logGen)), logGen, baseSeq, onRecord, opts);
-    log = { fh: replayed.fh, path: replayed.path, size: replayed.size };
+  let active: RecoveredJournal['active'] | null = null;
+  let olderLogBytes = 0;
+  for (let i = 0; i < chain.length && !active; i++) {
+    const gen = chain[i];
+    const logPath = path.join(dir, logName(gen));
+    const replayed = await replayLog(logPath, gen, lastSeq, i === chain.length - 1, onRecord, opts);
     lastSeq = replayed.lastSeq;
     recordsReplayed += replayed.records;
-  } else {
-    if (snapshotGen > 0) opts.logger.info(`${snapshotName(snapshotGen)} has no log yet (compaction was interrupted after writing it); starting one`);
-    const created = await createLogFile(dir, snapshotGen, baseSeq);
-    log = { ...created, size: HEADER_SIZE };
+    if (replayed.fh) {
+      active = { fh: replayed.fh, path: logPath, generation: gen, size: replayed.size };
+    } else if (replayed.repairedShort) {
+      // Repair cut this log short, so the later ones no longer continue it: they are set aside, and this log goes on.
+      for (const later of chain.slice(i + 1)) {
+        const aside = await moveAside(path.join(dir, logName(later)));
+        opts.logger.error(`REPAIR: ${logName(later)} no longer continues the repaired ${logName(gen)}; moved it to ${aside}`);
+      }
+      active = { fh: await fs.open(logPath, 'r+'), path: logPath, generation: gen, size: replayed.size };
+    } else {
+      olderLogBytes += replayed.size;
+    }
   }
+  if (!active) active = await startMissingLog(dir, snapshotGen, lastSeq, opts);
 
   const stale = [...files.logs, ...files.snapshots].filter(([gen]) => gen < snapshotGen).map(([, name]) => name);
   if (stale.length > 0) {
@@ -88,95 +92,22 @@ export async function recoverJournal(dir: string, onRecord: OnRecord, opts: Reco
       opts.logger.warn(`could not remove superseded journal files ${stale.join(', ')}: ${(err as Error).message}`);
     }
   }
-  return { generation: snapshotGen, log, lastSeq, snapshotBytes, recordsReplayed };
+  return { snapshotGen, active, olderLogBytes, lastSeq, snapshotBytes, recordsReplayed };
 }
 
-async function readHeader(fh: FileHandle, size: number): Promise<Buffer> {
-  const buf = Buffer.alloc(Math.min(size, HEADER_SIZE));
-  await readFully(fh, buf, 0, buf.length, 0);
-  return buf;
-}
-
-async function replaySnapshot(
-  filePath: string, generation: number, onRecord: OnRecord, opts: RecoveryOptions,
-): Promise<{ baseSeq: number; size: number; records: number }> {
-  const fh = await fs.open(filePath, 'r+');
-  try {
-    const size = (await fh.stat()).size;
-    const header = decodeHeader(await readHeader(fh, size), KIND_SNAPSHOT);
-    if (typeof header === 'string') throw new JournalCorruptError(filePath, 0, `bad snapshot header: ${header}`, RESTORE_ADVICE);
-    if (header.generation !== generation) {
-      throw new JournalCorruptError(filePath, 16, `header says generation ${header.generation}, file name says ${generation}`, RESTORE_ADVICE);
-    }
-    const scan = await scanFrames({ fh, fileSize: size, start: HEADER_SIZE, firstSeq: 1, onRecord });
-    // A snapshot is complete before it is renamed into place: any shortfall is damage, never a torn write.
-    const damage: Damage | undefined = scan.damage ?? (scan.records !== header.recordCount
-      ? { offset: scan.goodEnd, kind: 'incomplete', detail: `snapshot ends after ${scan.records} records but its header lists ${header.recordCount}` }
-      : undefined);
-    if (!damage) return { baseSeq: header.baseSeq, size, records: scan.records };
-    if (!opts.repair) throw new JournalCorruptError(filePath, damage.offset, damage.detail);
-    const aside = await copyAside(filePath);
-    await fh.truncate(scan.goodEnd);
-    const repaired: FileHeader = { ...header, recordCount: scan.records };
-    await writeFully(fh, encodeHeader(repaired), 0);
-    await fh.sync();
-    opts.logger.error(`REPAIR: ${filePath} was damaged at byte ${damage.offset} (${damage.detail}); kept its first ${scan.records} `
-      + `of ${header.recordCount} records, so the data is INCOMPLETE. The damaged file was saved as ${aside}.`);
-    return { baseSeq: header.baseSeq, size: scan.goodEnd, records: scan.records };
-  } finally {
-    await fh.close();
+/**
+ * No log continues the newest snapshot. In a new directory that is normal.
+ * After a snapshot it is not: its log is created before it, so the log was
+ * deleted, with whatever was appended after the snapshot.
+ */
+async function startMissingLog(
+  dir: string, snapshotGen: number, baseSeq: number, opts: ReplayOptions,
+): Promise<RecoveredJournal['active']> {
+  if (snapshotGen > 0) {
+    const detail = `${logName(snapshotGen)}, which holds the writes made after this snapshot, is missing`;
+    if (!opts.repair) throw new JournalCorruptError(path.join(dir, snapshotName(snapshotGen)), 0, detail);
+    opts.logger.error(`REPAIR: ${detail}; starting an empty one, so writes made after the snapshot are LOST`);
   }
-}
-
-async function replayLog(
-  filePath: string, generation: number, baseSeq: number, onRecord: OnRecord, opts: RecoveryOptions,
-): Promise<{ fh: FileHandle; path: string; size: number; lastSeq: number; records: number }> {
-  const fh = await fs.open(filePath, 'r+');
-  try {
-    const size = (await fh.stat()).size;
-    const header = decodeHeader(await readHeader(fh, size), KIND_LOG);
-    let problem = typeof header === 'string' ? `bad log header: ${header}` : undefined;
-    if (typeof header !== 'string' && (header.generation !== generation || header.baseSeq !== baseSeq)) {
-      problem = `log header (generation ${header.generation}, continuing sequence ${header.baseSeq}) does not match `
-        + `its snapshot (generation ${generation}, ending at sequence ${baseSeq})`;
-    }
-    if (problem) {
-      if (!opts.repair) throw new JournalCorruptError(filePath, 0, problem);
-      const aside = await copyAside(filePath);
-      await fh.truncate(0);
-      await writeFully(fh, encodeHeader({ kind: KIND_LOG, generation, baseSeq, recordCount: 0 }), 0);
-      await fh.sync();
-      opts.logger.error(`REPAIR: ${problem} in ${filePath}; started the log afresh, dropping ALL its records. `
-        + `The damaged file was saved as ${aside}.`);
-      return { fh, path: filePath, size: HEADER_SIZE, lastSeq: baseSeq, records: 0 };
-    }
-
-    const scan = await scanFrames({ fh, fileSize: size, start: HEADER_SIZE, firstSeq: baseSeq + 1, onRecord });
-    const damage = scan.damage;
-    if (damage) {
-      let detail = damage.detail;
-      let torn = false;
-      if (damage.kind === 'incomplete' || damage.kind === 'bad-length' || damage.kind === 'bad-crc') {
-        const later = await findLaterBatch(fh, size, damage.offset, scan.lastSeq + 1);
-        if (later) detail += `; an intact later record (sequence ${later.seq}) follows at byte ${later.offset}, so this is not a torn final write`;
-        else torn = true;
-      }
-      if (torn) {
-        opts.logger.warn(`${filePath}: discarding ${size - damage.offset} bytes at the end from byte ${damage.offset} `
-          + `(${detail}): a write cut short by a crash, never acknowledged`);
-      } else if (!opts.repair) {
-        throw new JournalCorruptError(filePath, damage.offset, detail);
-      } else {
-        const aside = await copyAside(filePath);
-        opts.logger.error(`REPAIR: ${filePath} is damaged at byte ${damage.offset} (${detail}); truncating it after record `
-          + `${scan.lastSeq}, dropping ${size - damage.offset} bytes of later records. The damaged file was saved as ${aside}.`);
-      }
-      await fh.truncate(damage.offset);
-      await fh.sync();
-    }
-    return { fh, path: filePath, size: scan.goodEnd, lastSeq: scan.lastSeq, records: scan.records };
-  } catch (err) {
-    await fh.close();
-    throw err;
-  }
+  const created = await createLogFile(dir, snapshotGen, baseSeq);
+  return { ...created, generation: snapshotGen, size: HEADER_SIZE };
 }

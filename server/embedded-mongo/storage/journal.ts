@@ -6,14 +6,16 @@
  *
  * Compaction cuts the log at a sequence number: appends issued before
  * `compact()` go to the old log (and are in the engine's state), appends
- * issued after it are held and written to the new log once the snapshot is
- * committed. The snapshot is committed by an atomic rename; before that
- * point a failure leaves the old generation in charge, after it the new one.
+ * issued after it go to a new log, created at the cut. Only the few
+ * milliseconds of that switch hold appends back; the snapshot is written
+ * beside the new log while appends continue, and committed by an atomic
+ * rename. Until then the chain "old snapshot + old log + new log" is a
+ * complete history, so a crash or failure at any step loses nothing.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Document } from '../bson-values.js';
-import { createLogFile, fsyncDir, logName, removeFiles, snapshotName } from './journal-files.js';
+import type { CommitRecord, JournalLogger, JournalOptions, JournalStats } from './journal-types.js';
+import { createLogFile, fsyncDir, listJournalFiles, logName, removeFiles, snapshotName } from './journal-files.js';
 import { recoverJournal } from './journal-recovery.js';
 import { acquireLock, type DirectoryLock } from './lock-file.js';
 import { LogWriter } from './log-writer.js';
@@ -22,44 +24,7 @@ import { writeSnapshotFile } from './snapshot-writer.js';
 
 export { JournalCorruptError, JournalLockedError } from './journal-errors.js';
 
-/** One durable unit: everything one command or one transaction commit changed, applied atomically on replay. */
-export interface CommitRecord {
-  ops: Document[];
-}
-
-export interface JournalLogger {
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
-
-export interface JournalOptions {
-  /** Compact when the log exceeds this many bytes AND is larger than 2x the last snapshot (default 64 MiB). */
-  compactThresholdBytes?: number;
-  /** Fsync before acknowledging (default true). Tests of throughput may set false; production never does. */
-  fsync?: boolean;
-  logger?: JournalLogger;
-  /**
-   * `--repair`: instead of refusing to open, copy each damaged file aside to
-   * `<name>.corrupt-<timestamp>` and truncate it at its last good record.
-   * Records after the damage are lost; the logger says how much.
-   */
-  repair?: boolean;
-}
-
-export interface JournalStats {
-  logBytes: number;
-  snapshotBytes: number;
-  recordsReplayed: number;
-  openMs: number;
-  /** fdatasync calls on the log since open (group commit makes this far fewer than appends). */
-  syncs: number;
-  /** Records written to the log since open. */
-  appends: number;
-  /** Current generation: number of the snapshot the log continues (0 = none yet). */
-  generation: number;
-  compactions: number;
-}
+export type { CommitRecord, JournalLogger, JournalOptions, JournalStats } from './journal-types.js';
 
 const DEFAULT_COMPACT_THRESHOLD = 64 * 1024 * 1024;
 
@@ -77,23 +42,30 @@ export class Journal {
   private readonly threshold: number;
   private readonly recordsReplayed: number;
   private readonly openMs: number;
-  private generation: number;
+  /** Generation of the newest committed snapshot (0 = none) and of the log being appended to. */
+  private snapshotGen: number;
+  private logGen: number;
   private snapshotBytes: number;
+  /** Bytes of the logs between the snapshot and the active log (non-zero while a snapshot is pending). */
+  private olderLogBytes: number;
   private compactions = 0;
   private compaction: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
+  private readonly closeSignal = new AbortController();
 
   private constructor(init: {
     dir: string; lock: DirectoryLock; writer: LogWriter; logger: JournalLogger; threshold: number;
-    generation: number; snapshotBytes: number; recordsReplayed: number; openMs: number;
+    snapshotGen: number; logGen: number; snapshotBytes: number; olderLogBytes: number; recordsReplayed: number; openMs: number;
   }) {
     this.dir = init.dir;
     this.lock = init.lock;
     this.writer = init.writer;
     this.logger = init.logger;
     this.threshold = init.threshold;
-    this.generation = init.generation;
+    this.snapshotGen = init.snapshotGen;
+    this.logGen = init.logGen;
     this.snapshotBytes = init.snapshotBytes;
+    this.olderLogBytes = init.olderLogBytes;
     this.recordsReplayed = init.recordsReplayed;
     this.openMs = init.openMs;
   }
@@ -107,14 +79,14 @@ export class Journal {
     const lock = await acquireLock(absDir, logger);
     try {
       const recovered = await recoverJournal(absDir, onRecord, { repair: options.repair ?? false, logger });
-      const { fh, path: logPath, size } = recovered.log;
+      const { fh, path: logPath, size, generation } = recovered.active;
       const writer = new LogWriter(fh, logPath, size, recovered.lastSeq, options.fsync ?? true);
       const openMs = performance.now() - started;
       logger.info(`opened ${absDir}: replayed ${recovered.recordsReplayed} records in ${openMs.toFixed(0)} ms`);
       return new Journal({
         dir: absDir, lock, writer, logger, threshold: options.compactThresholdBytes ?? DEFAULT_COMPACT_THRESHOLD,
-        generation: recovered.generation, snapshotBytes: recovered.snapshotBytes,
-        recordsReplayed: recovered.recordsReplayed, openMs,
+        snapshotGen: recovered.snapshotGen, logGen: generation, snapshotBytes: recovered.snapshotBytes,
+        olderLogBytes: recovered.olderLogBytes, recordsReplayed: recovered.recordsReplayed, openMs,
       });
     } catch (err) {
       await lock.release();
@@ -141,17 +113,18 @@ export class Journal {
   /** True when the log is big enough that the engine should call compact(). */
   get wantsCompaction(): boolean {
     if (this.compaction || this.closing || this.writer.failed) return false;
-    const logBytes = this.writer.size;
+    const logBytes = this.olderLogBytes + this.writer.size;
     return logBytes > this.threshold && logBytes > 2 * this.snapshotBytes;
   }
 
   /**
    * Writes a snapshot of `state()` and starts a fresh log. `state` is called
    * synchronously, before this returns, and must describe exactly the appends
-   * issued so far; its iterable is consumed over many event-loop turns, so it
-   * must not see later changes (the engine's documents are immutable, so a
-   * shallow copy of its collections is enough). A compact() while one is
-   * running joins it without calling `state`.
+   * issued so far; its iterable is consumed over many event-loop turns while
+   * appends continue, so ideally it does not see later changes (or, like the
+   * engine's, replays idempotently). A compact() while one is running joins
+   * it without calling `state`. If the journal is closed meanwhile, the
+   * snapshot is abandoned (nothing is lost: the logs hold everything).
    */
   compact(state: () => Iterable<CommitRecord>): Promise<void> {
     if (this.compaction) return this.compaction;
@@ -163,62 +136,93 @@ export class Journal {
     } catch (err) {
       return Promise.reject(err);
     }
-    const baseSeq = this.writer.freeze();
-    this.compaction = this.runCompaction(records, baseSeq).finally(() => {
+    const cutSeq = this.writer.freeze();
+    this.compaction = this.runCompaction(records, cutSeq).finally(() => {
       this.compaction = null;
     });
     return this.compaction;
   }
 
-  private async runCompaction(records: Iterable<CommitRecord>, baseSeq: number): Promise<void> {
+  private async runCompaction(records: Iterable<CommitRecord>, cutSeq: number): Promise<void> {
     const started = performance.now();
-    const oldGen = this.generation;
-    const newGen = oldGen + 1;
-    const oldLog = this.writer.file;
-    await this.writer.drain(); // the old log now holds every record up to baseSeq, synced
+    const newGen = this.logGen + 1;
+    await this.switchLog(newGen, cutSeq);
 
     const snapPath = path.join(this.dir, snapshotName(newGen));
     const tmpPath = `${snapPath}.tmp`;
     let snapBytes: number;
     try {
-      snapBytes = await writeSnapshotFile(tmpPath, newGen, baseSeq, records);
+      snapBytes = await writeSnapshotFile(tmpPath, newGen, cutSeq, records, this.closeSignal.signal);
+      await fs.rename(tmpPath, snapPath);
+      await fsyncDir(this.dir);
     } catch (err) {
-      // Nothing is committed yet: the old generation stays authoritative and held appends go to its log.
       await fs.unlink(tmpPath).catch(() => undefined);
-      this.writer.resume();
-      this.logger.error(`compaction failed before its snapshot was committed; continuing with the current log: ${(err as Error).message}`);
+      if (this.closeSignal.signal.aborted) {
+        this.logger.info(`abandoned ${snapshotName(newGen)}: the journal is closing (the logs hold every write)`);
+        return;
+      }
+      // The log chain is still a complete history; the next compaction tries again.
+      this.logger.error(`compaction failed, nothing is lost (the logs hold every write): ${(err as Error).message}`);
       throw err;
     }
 
+    this.snapshotGen = newGen;
+    this.snapshotBytes = snapBytes;
+    this.olderLogBytes = 0;
+    this.compactions++;
+    await this.removeSuperseded(newGen);
+    this.logger.info(`compacted ${this.dir} to ${snapshotName(newGen)} (${snapBytes} bytes) in ${(performance.now() - started).toFixed(0)} ms`);
+  }
+
+  /** Finishes the current log at `cutSeq` and sends the appends held since the cut to a new one. */
+  private async switchLog(newGen: number, cutSeq: number): Promise<void> {
+    const oldLog = this.writer.file;
+    await this.writer.drain(); // the old log now holds every record up to cutSeq, synced
+    let created: Awaited<ReturnType<typeof createLogFile>>;
     try {
-      await fs.rename(tmpPath, snapPath);
+      created = await createLogFile(this.dir, newGen, cutSeq);
+    } catch (err) {
+      await this.abandonLog(newGen, err as Error);
+      this.writer.resume(); // the old log goes on
+      throw err;
+    }
+    this.olderLogBytes += this.writer.size;
+    this.writer.resume({ fh: created.fh, path: created.path, position: HEADER_SIZE });
+    this.logGen = newGen;
+    await oldLog.close();
+  }
+
+  /**
+   * A new log that failed half-way must not survive: appends continuing in
+   * the old log would then be followed, on replay, by a log claiming to
+   * continue from the cut. If it cannot be removed, writing stops.
+   */
+  private async abandonLog(generation: number, cause: Error): Promise<void> {
+    try {
+      await removeFiles(this.dir, [logName(generation), `${logName(generation)}.tmp`]);
       await fsyncDir(this.dir);
-      // From here a restart uses the new snapshot and ignores the old log, so nothing may be appended to it.
-      const created = await createLogFile(this.dir, newGen, baseSeq);
-      this.writer.resume({ fh: created.fh, path: created.path, position: HEADER_SIZE });
     } catch (err) {
       const failure = new Error(
-        `compaction of ${this.dir} failed after its snapshot was committed (${(err as Error).message}); `
+        `could not start a new log in ${this.dir} (${cause.message}) nor clean up after it (${(err as Error).message}); `
         + 'no further writes are accepted. Acknowledged data is safe; restart the store to recover.',
-        { cause: err },
+        { cause },
       );
       this.writer.fail(failure);
       this.logger.error(failure.message);
       throw failure;
     }
+  }
 
-    this.generation = newGen;
-    this.snapshotBytes = snapBytes;
-    this.compactions++;
-    await oldLog.close();
-    const superseded = [logName(oldGen), ...(oldGen > 0 ? [snapshotName(oldGen)] : [])];
+  /** Deletes snapshots and logs older than the committed snapshot `generation` (best effort). */
+  private async removeSuperseded(generation: number): Promise<void> {
     try {
-      await removeFiles(this.dir, superseded);
+      const files = await listJournalFiles(this.dir);
+      const old = [...files.logs, ...files.snapshots].filter(([gen]) => gen < generation).map(([, name]) => name);
+      await removeFiles(this.dir, old);
       await fsyncDir(this.dir);
     } catch (err) {
-      this.logger.warn(`could not remove superseded ${superseded.join(', ')} (removed at next open): ${(err as Error).message}`);
+      this.logger.warn(`could not remove superseded journal files (they are removed at next open): ${(err as Error).message}`);
     }
-    this.logger.info(`compacted ${this.dir} to ${snapshotName(newGen)} (${snapBytes} bytes) in ${(performance.now() - started).toFixed(0)} ms`);
   }
 
   /** Flushes pending appends (and any running compaction), closes files, releases the lock. */
@@ -228,6 +232,7 @@ export class Journal {
   }
 
   private async shutDown(): Promise<void> {
+    this.closeSignal.abort();
     if (this.compaction) await this.compaction.catch(() => undefined);
     // A failed writer has already rejected every pending append; closing must still release the lock.
     await this.writer.drain().catch(() => undefined);
@@ -241,13 +246,13 @@ export class Journal {
   /** Sizes for stats: log bytes, snapshot bytes, records replayed at open, time taken to open (ms), and counters. */
   stats(): JournalStats {
     return {
-      logBytes: this.writer.size,
+      logBytes: this.olderLogBytes + this.writer.size,
       snapshotBytes: this.snapshotBytes,
       recordsReplayed: this.recordsReplayed,
       openMs: this.openMs,
       syncs: this.writer.syncs,
       appends: this.writer.written,
-      generation: this.generation,
+      generation: this.snapshotGen,
       compactions: this.compactions,
     };
   }

@@ -12,12 +12,17 @@ import type { Document } from '../bson-values.js';
 import { writeFully } from './journal-files.js';
 import { encodeHeader, encodeRecord, frameSize, HEADER_SIZE, KIND_SNAPSHOT, writeFrame, type EncodedRecord } from './record-file.js';
 
-const SLICE_BYTES = 4 * 1024 * 1024;
-const SLICE_MS = 20;
+const SLICE_BYTES = 1024 * 1024;
+const SLICE_MS = 10;
 
-/** Writes and syncs `filePath` (a temp name; the caller renames it). Returns its size in bytes. */
+/**
+ * Writes and syncs `filePath` (a temp name; the caller renames it). Returns
+ * its size in bytes. Stops with an AbortError between slices once `signal`
+ * is aborted (the journal is closing: the snapshot is optional, the log chain
+ * already holds everything).
+ */
 export async function writeSnapshotFile(
-  filePath: string, generation: number, baseSeq: number, records: Iterable<{ ops: Document[] }>,
+  filePath: string, generation: number, baseSeq: number, records: Iterable<{ ops: Document[] }>, signal?: AbortSignal,
 ): Promise<number> {
   const fh = await fs.open(filePath, 'w');
   try {
@@ -35,6 +40,7 @@ export async function writeSnapshotFile(
       sliceBytes = 0;
       await writeFully(fh, buf, position);
       position += buf.length;
+      signal?.throwIfAborted();
       sliceStarted = performance.now();
     };
 
@@ -42,8 +48,8 @@ export async function writeSnapshotFile(
       const encoded = encodeRecord(rec.ops);
       slice.push(encoded);
       sliceBytes += frameSize(encoded);
-      // Checking the clock every 256 records keeps its cost negligible.
-      if (sliceBytes >= SLICE_BYTES || ((slice.length & 255) === 0 && performance.now() - sliceStarted > SLICE_MS)) {
+      // The clock is checked per record (~50 ns) because one record may hold a thousand documents.
+      if (sliceBytes >= SLICE_BYTES || performance.now() - sliceStarted > SLICE_MS) {
         await flush();
       }
     }
