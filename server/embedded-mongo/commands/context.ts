@@ -67,18 +67,15 @@ export function optionalCount(cmd: Document, field: string): number | undefined 
 
 /**
  * Prepares a document for storage: `_id` first (generated when absent),
- * MongoDB's `_id` and field-name rules, and the 16 MB limit.
+ * MongoDB's `_id` rules, and the 16 MB limit.
  */
 export function prepareForInsert(doc: unknown): Document {
   if (!isPlainObject(doc)) throw new MongoError(ErrorCodes.TypeMismatch, 'document to insert must be an object');
   const id = doc._id === undefined ? new ObjectId() : doc._id;
   validateId(id);
   const out: Document = { _id: id };
-  for (const [k, v] of Object.entries(doc)) {
-    if (k === '_id') continue;
-    if (k.startsWith('$')) throw new MongoError(ErrorCodes.DollarPrefixedFieldName, `Document can't have $ prefixed field names: ${k}`);
-    out[k] = v;
-  }
+  // Since MongoDB 5.0, inserts accept '$'-prefixed field names at any level (only replacements refuse them).
+  for (const [k, v] of Object.entries(doc)) if (k !== '_id') out[k] = v;
   checkSize(out);
   return out;
 }

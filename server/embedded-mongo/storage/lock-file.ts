@@ -20,6 +20,9 @@ import { JournalLockedError } from './journal-errors.js';
 
 export const LOCK_FILE_NAME = 'mongod.lock';
 
+/** Tokens of the locks this process holds, to judge locks bearing our own pid without guessing. */
+const heldTokens = new Set<string>();
+
 interface LockOwner {
   pid: number;
   hostname: string;
@@ -79,6 +82,8 @@ function parseOwner(text: string): LockOwner | null {
 /** Whether the owner (known to be on this host) is still running. */
 async function ownerAlive(owner: LockOwner, me: LockOwner): Promise<boolean> {
   if (owner.bootId && me.bootId && owner.bootId !== me.bootId) return false; // machine rebooted since
+  // Our own pid: a lock of this process, or of an earlier one that had the same pid (pid 1 in a restarted container).
+  if (owner.pid === me.pid) return owner.token !== undefined && heldTokens.has(owner.token);
   try {
     process.kill(owner.pid, 0);
   } catch (err) {
@@ -160,11 +165,13 @@ async function takeOverStale(lockPath: string, seen: string, owner: LockOwner | 
 
 function makeLock(lockPath: string, me: LockOwner): DirectoryLock {
   let released = false;
+  heldTokens.add(me.token!);
   return {
     path: lockPath,
     async release() {
       if (released) return;
       released = true;
+      heldTokens.delete(me.token!);
       // Only remove the file if it is still ours (someone may have deleted and retaken it).
       const text = await fs.readFile(lockPath, 'utf8').catch(() => null);
       const owner = text === null ? null : parseOwner(text);
