@@ -1,7 +1,7 @@
 /**
- * `aggregate`: leading `$match`/`$sort` stages run on the store's own
- * matcher, comparator and indexes (BSON-exact); the rest of the pipeline runs
- * on mingo, with `$lookup`/`$unionWith`/`$graphLookup` reading other
+ * `aggregate`: top-level `$match`/`$sort` stages run on the store's own
+ * matcher and comparator (BSON-exact; the leading `$match` uses indexes);
+ * the stages between them run on mingo, with `$lookup`/`$unionWith`/`$graphLookup` reading other
  * collections through the same (transaction-aware) view; `$out` and `$merge`
  * are performed here, since mingo only computes.
  */
@@ -11,6 +11,7 @@ import type { Document } from '../bson-values.js';
 import { isPlainObject } from '../bson-values.js';
 import { ErrorCodes, MongoError, notSupported } from '../errors.js';
 import { compileFilter } from '../query/matcher.js';
+import { exactDouble } from '../query/numeric.js';
 import { compileSort } from '../query/sort.js';
 import { optionalCount, optionalDocument, validateCollectionName, type CommandEnv } from './context.js';
 import { writeMerge, writeOut } from './aggregate-output.js';
@@ -66,14 +67,96 @@ export function runPipeline(env: CommandEnv, collName: string | null, pipeline: 
   }
   const rest = pipeline.slice(i).filter((s) => !('$out' in s) && !('$merge' in s));
   if (rest.length === 0) return docs;
-  const resolver = (name: string) => env.access.find(store.collection(env.db, name), {});
+  // mingo sees Double/Int64 wrappers as opaque objects ($sum skips them, $match misses them): show it numbers,
+  // and give documents it passes through untouched ($skip, $limit...) their exact original image back.
+  const originals = new WeakMap<Document, Document>();
+  const show = (doc: Document): Document => {
+    const copy = plainNumbers(doc) as Document;
+    originals.set(copy, doc);
+    return copy;
+  };
+  const resolver = (name: string) => env.access.find(store.collection(env.db, name), {}).map(show);
+  let current = docs;
+  let pending: Document[] = [];
+  const flush = () => {
+    if (pending.length === 0) return;
+    const used = fieldsComputedOn(pending);
+    if (used.size && current.some((d) => hasInexactNumbers(used.has('$ROOT') ? d : [...used].map((f) => d[f])))) {
+      throw notSupported('aggregation stages that compute over Decimal128 values or Int64 values beyond ±2^53 (only $match, $sort, $skip, $limit, $unwind, $lookup, $unionWith, $count and $sample handle them exactly)');
+    }
+    const agg = new Aggregator(expandCount(pending), { collectionResolver: resolver, variables, scriptEnabled: false });
+    current = (agg.run(current.map(show)) as Document[]).map((d) => originals.get(d) ?? d);
+    pending = [];
+  };
   try {
-    const agg = new Aggregator(expandCount(rest), { collectionResolver: resolver, variables, scriptEnabled: false });
-    return agg.run(docs) as Document[];
+    // Top-level $match and $sort stages anywhere run on the store's BSON-exact matcher and comparator
+    // (mingo's order and numeric comparisons are JavaScript's); the stages between them run on mingo.
+    for (const stage of rest) {
+      if ('$match' in stage && isPlainObject(stage.$match)) {
+        flush();
+        const matcher = compileFilter(stage.$match, { variables });
+        current = current.filter((d) => matcher.matches(d));
+      } else if ('$sort' in stage && isPlainObject(stage.$sort)) {
+        flush();
+        current = [...current].sort(compileSort(stage.$sort));
+      } else {
+        pending.push(stage);
+      }
+    }
+    flush();
+    return current;
   } catch (err) {
     if (err instanceof MongoError) throw err;
     throw mingoError(err as Error);
   }
+}
+
+/** Stages whose expressions or accumulators mingo evaluates with JavaScript numbers. */
+const COMPUTING_STAGES = new Set([
+  '$group', '$project', '$addFields', '$set', '$replaceRoot', '$replaceWith', '$bucket', '$bucketAuto',
+  '$sortByCount', '$setWindowFields', '$redact', '$facet', '$densify', '$fill',
+]);
+
+/**
+ * Top-level fields that computing stages read through `$field` paths (or
+ * `$ROOT` when they read whole documents). Fields only carried along, such
+ * as `{$project: {amount: 1}}`, keep their exact values and are not listed.
+ */
+function fieldsComputedOn(stages: Document[]): Set<string> {
+  const used = new Set<string>();
+  const visit = (v: unknown): void => {
+    if (typeof v === 'string') {
+      if (v.startsWith('$$ROOT') || v.startsWith('$$CURRENT')) used.add('$ROOT');
+      else if (v.startsWith('$') && !v.startsWith('$$')) used.add(v.slice(1).split('.')[0]);
+    } else if (Array.isArray(v)) v.forEach(visit);
+    else if (isPlainObject(v)) Object.values(v).forEach(visit);
+  };
+  for (const stage of stages) if (COMPUTING_STAGES.has(Object.keys(stage)[0])) visit(Object.values(stage)[0]);
+  return used;
+}
+
+/** True when a document holds a number mingo cannot represent exactly (it would compute a wrong answer). */
+function hasInexactNumbers(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasInexactNumbers);
+  if (isPlainObject(value)) return Object.values(value).some(hasInexactNumbers);
+  const type = (value as { _bsontype?: string } | null)?._bsontype;
+  return type === 'Decimal128' || (type === 'Long' && exactDouble(value) === undefined);
+}
+
+/**
+ * A copy with Double wrappers and Int64 values within ±2^53 as plain numbers. Decimal128 and larger Int64
+ * stay wrapped (mingo cannot compute with them exactly): a known deviation in non-leading stages.
+ */
+function plainNumbers(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(plainNumbers);
+  if (isPlainObject(value)) {
+    const out: Document = {};
+    for (const key of Object.keys(value)) out[key] = plainNumbers(value[key]);
+    return out;
+  }
+  const exact = value !== null && typeof value === 'object' && (value as { _bsontype?: string })._bsontype !== 'Decimal128'
+    ? exactDouble(value) : undefined;
+  return exact ?? value;
 }
 
 /**
