@@ -2,10 +2,12 @@
  * File naming and the small filesystem steps the journal relies on for
  * crash safety (full writes, directory fsync, creating a log atomically).
  *
- * A data directory holds, for the current generation G:
+ * A data directory holds, for the newest snapshot generation G:
  *   snapshot-G.snap   state as of the last compaction (absent for G = 0)
  *   journal-G.log     commit records appended since that snapshot
- * plus `*.tmp` files while a compaction runs. Generation numbers are padded so
+ *   mongod.lock       the owning process (lock-file.ts)
+ * While a compaction runs there is also journal-(G+1).log (appends after
+ * its cut) and snapshot-(G+1).snap.tmp. Generation numbers are padded so
  * that a directory listing sorts in replay order.
  */
 import fs from 'node:fs/promises';
