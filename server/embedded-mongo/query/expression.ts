@@ -25,7 +25,7 @@ import type { Options } from 'mingo/types';
 import { isPlainObject, type Document } from '../bson-values.js';
 import { ErrorCodes, MongoError, notSupported } from '../errors.js';
 import { exactDouble } from './numeric.js';
-import { EXPRESSION_OVERRIDES, isTruthy, unrecognizedExpression, withOriginalRoot } from './expression-ops.js';
+import { EXPRESSION_OVERRIDES, unrecognizedExpression, withOriginalRoot } from './expression-ops.js';
 import { evaluateFieldPath } from './path.js';
 
 export { isTruthy } from './expression-ops.js';

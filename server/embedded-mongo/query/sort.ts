@@ -120,7 +120,7 @@ function candidateKeys(doc: Document, fields: readonly SortField[]): unknown[][]
       expand(next);
     }
   };
-  expand({ values: new Array(n).fill(null), containers: new Array(n).fill(doc), positions: new Array(n).fill(0) });
+  expand({ values: Array.from({ length: n }, () => null), containers: Array.from({ length: n }, () => doc), positions: Array.from({ length: n }, () => 0) });
   return out;
 }
 
