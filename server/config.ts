@@ -14,6 +14,17 @@ export interface Config {
   readonly dbName: string;
   readonly port: number;
   readonly nodeEnv: 'development' | 'production' | 'test';
+  /** Signs session cookies; required in production, generated under DATA_DIR otherwise. */
+  readonly sessionSecret: string | null;
+  /** The site's public address, used in e-mailed links; https turns on secure cookies. */
+  readonly publicUrl: string;
+  /** SMTP connection URL; unset writes mail to DATA_DIR/outbox instead. */
+  readonly smtpUrl: string | null;
+  readonly mailFrom: string;
+  /** Express's `trust proxy` setting: hops of reverse proxies in front of the app. */
+  readonly trustProxy: number;
+  /** Load the demo data into an empty database on start: 'auto' (embedded store only), 'always', 'never'. */
+  readonly seedDemo: 'auto' | 'always' | 'never';
 }
 
 export class ConfigError extends Error {}
@@ -33,6 +44,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const dbName = env.DB_NAME ?? 'yrd_exchange';
   if (!/^[A-Za-z0-9_-]{1,63}$/.test(dbName)) problems.push('DB_NAME may use letters, digits, _ and - (at most 63)');
+  const sessionSecret = env.SESSION_SECRET ?? null;
+  if (sessionSecret !== null && sessionSecret.length < 32) problems.push('SESSION_SECRET must be at least 32 characters');
+  if (nodeEnv === 'production' && !sessionSecret) problems.push('SESSION_SECRET is required when NODE_ENV=production');
+  const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${portRaw}`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^\s/]+/.test(publicUrl)) problems.push(`PUBLIC_URL must be an http(s) address (got "${publicUrl}")`);
+  const smtpUrl = env.SMTP_URL?.trim() || null;
+  if (smtpUrl && !/^smtps?:\/\//.test(smtpUrl)) problems.push('SMTP_URL must start with smtp:// or smtps://');
+  const trustRaw = env.TRUST_PROXY ?? '0';
+  if (!/^\d+$/.test(trustRaw)) problems.push(`TRUST_PROXY must be the number of proxy hops, e.g. 0 or 1 (got "${trustRaw}")`);
+  const seedDemo = (env.SEED_DEMO ?? 'auto') as Config['seedDemo'];
+  if (!['auto', 'always', 'never'].includes(seedDemo)) problems.push(`SEED_DEMO must be auto, always or never (got "${seedDemo}")`);
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze({
     mongodbUri,
@@ -40,5 +62,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbName,
     port,
     nodeEnv,
+    sessionSecret,
+    publicUrl,
+    smtpUrl,
+    mailFrom: env.MAIL_FROM ?? 'YRD Exchange <no-reply@localhost>',
+    trustProxy: Number(trustRaw),
+    seedDemo,
   });
 }

@@ -1,0 +1,114 @@
+/**
+ * createApp(deps): the Express application. It never listens and never
+ * connects; main.ts (and the tests) hand it a connected database.
+ */
+import path from 'node:path';
+import MongoStore from 'connect-mongo';
+import { csrfSync } from 'csrf-sync';
+import express, { type Express } from 'express';
+import { engine } from 'express-handlebars';
+import session from 'express-session';
+import type { MongoClient } from 'mongodb';
+import type { Config } from './config.js';
+import { configurePassport } from './auth/passport.js';
+import './auth/types.js';
+import { errorHandler, notFound } from './http/error-handler.js';
+import { flashMiddleware } from './http/flash.js';
+import { i18nMiddleware, loadDictionaries } from './http/i18n.js';
+import { formRateLimit } from './http/rate-limits.js';
+import { requestId, securityHeaders } from './http/security.js';
+import { viewHelpers } from './http/view-helpers.js';
+import type { Mailer } from './services/mail.js';
+import { createAccountRouter } from '../routes/account.js';
+import { createAdminRouter } from '../routes/admin.js';
+import { createAuditRouter } from '../routes/audit.js';
+import { createAuthRouter } from '../routes/auth.js';
+import { createHomeRouter } from '../routes/home.js';
+import { createRegisterRouter } from '../routes/register.js';
+
+export interface AppDeps {
+  config: Pick<Config, 'sessionSecret' | 'publicUrl' | 'trustProxy' | 'nodeEnv'> & { sessionSecret: string };
+  /** The driver client behind Mongoose, for the session store. */
+  mongoClient: MongoClient;
+  mailer: Mailer;
+  logger?: { error(msg: string, err?: unknown): void };
+  /** Per-address form limits (tests raise them). */
+  rateLimits?: { login: number; signup: number; reset: number };
+}
+
+export interface RouteDeps {
+  mailer: Mailer;
+  publicUrl: string;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  const root = path.resolve('.');
+  const logger = deps.logger ?? { error: (m: string, e?: unknown) => console.error(m, e) };
+  app.set('trust proxy', deps.config.trustProxy);
+  app.disable('x-powered-by');
+  app.engine('.hbs', engine({ extname: '.hbs', defaultLayout: 'main', helpers: viewHelpers, layoutsDir: path.join(root, 'views/layouts'), partialsDir: path.join(root, 'views/partials') }));
+  app.set('view engine', '.hbs');
+  app.set('views', path.join(root, 'views'));
+
+  app.use(requestId);
+  app.use(securityHeaders());
+  app.use('/static', express.static(path.join(root, 'public'), { maxAge: '1h', index: false }));
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await deps.mongoClient.db('admin').command({ ping: 1 });
+      res.json({ status: 'ok', database: 'ok' });
+    } catch {
+      res.status(503).json({ status: 'unavailable', database: 'unreachable' });
+    }
+  });
+
+  const dicts = loadDictionaries(path.join(root, 'views/locales'));
+  // Body-parser errors (413, 400) are rendered before the session exists, so
+  // they need a translator too: Accept-Language only here, the full choice below.
+  app.use(i18nMiddleware(dicts));
+  app.use(express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 200 }));
+  app.use(session({
+    name: 'yrd.sid',
+    secret: deps.config.sessionSecret,
+    resave: false,
+    saveUninitialized: false,
+    store: MongoStore.create({ client: deps.mongoClient as never, collectionName: 'sessions', ttl: 14 * 86_400 }),
+    cookie: { httpOnly: true, sameSite: 'lax', secure: deps.config.publicUrl.startsWith('https://'), maxAge: 14 * 86_400_000 },
+  }));
+  const passport = configurePassport();
+  app.use(passport.session());
+
+  app.use(i18nMiddleware(dicts));
+  const { csrfSynchronisedProtection, generateToken } = csrfSync({
+    getTokenFromRequest: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : undefined),
+  });
+  app.use((req, res, next) => {
+    // Lazy, so a visitor who never sees a form never gets a session written.
+    Object.defineProperty(res.locals, 'csrfToken', { get: () => generateToken(req), enumerable: true });
+    const u = req.user;
+    res.locals.currentUser = u ? { ...u, orgName: req.locale === 'en' && u.orgNameEn ? u.orgNameEn : u.orgName } : null;
+    res.locals.path = req.path;
+    // The language switcher returns here, query string included.
+    res.locals.returnTo = req.originalUrl;
+    next();
+  });
+  app.use(csrfSynchronisedProtection);
+  app.use(flashMiddleware);
+
+  const limits = deps.rateLimits ?? { login: 20, signup: 10, reset: 5 };
+  const routeDeps: RouteDeps = { mailer: deps.mailer, publicUrl: deps.config.publicUrl };
+  app.use(['/login'], formRateLimit({ windowMinutes: 15, limit: limits.login }));
+  app.use(['/register'], formRateLimit({ windowMinutes: 60, limit: limits.signup }));
+  app.use(['/password/forgot'], formRateLimit({ windowMinutes: 60, limit: limits.reset }));
+  app.use(createHomeRouter());
+  app.use(createAuthRouter(routeDeps));
+  app.use(createRegisterRouter(routeDeps));
+  app.use(createAccountRouter(routeDeps));
+  app.use(createAdminRouter(routeDeps));
+  app.use(createAuditRouter());
+
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}

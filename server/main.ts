@@ -1,0 +1,65 @@
+/**
+ * Process entry: config → database → app → listen. SIGTERM/SIGINT stop
+ * accepting connections, let requests in flight finish, then close the
+ * database (flushing the embedded store's journal), once only, with a
+ * timeout.
+ */
+import http from 'node:http';
+import path from 'node:path';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { connectDatabase } from './db.js';
+import { createMailer } from './services/mail.js';
+import { ensureSessionSecret } from './session-secret.js';
+import { maybeSeedDemo } from './seed/auto-seed.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const db = await connectDatabase(config);
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, outboxDir: path.join(config.dataDir, 'outbox'), from: config.mailFrom });
+  await maybeSeedDemo(config, db.embedded !== null);
+  const sessionSecret = config.sessionSecret ?? (await ensureSessionSecret(config.dataDir));
+  const app = createApp({ config: { ...config, sessionSecret }, mongoClient: db.connection.getClient() as never, mailer });
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(config.port, resolve));
+  const where = db.embedded ? `embedded store in ${path.join(config.dataDir, 'db')} (${db.embedded.uri})` : 'MONGODB_URI';
+  console.log(`YRD Technology Licensing Exchange listening on ${config.publicUrl} — database: ${where}`);
+
+  let stopping: Promise<void> | null = null;
+  const shutdown = (signal: string) => {
+    stopping ??= (async () => {
+      console.log(`${signal}: shutting down`);
+      const timer = setTimeout(() => {
+        console.error('shutdown took longer than 10 s; exiting');
+        process.exit(1);
+      }, 10_000).unref();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await db.close();
+      clearTimeout(timer);
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('unhandledRejection', (reason) => {
+    console.error('unhandled rejection', reason);
+    shutdown('unhandledRejection');
+  });
+}
+
+main().catch((err) => {
+  console.error(`could not start: ${(err as Error).message}`);
+  process.exit(1);
+});

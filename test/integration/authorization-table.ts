@@ -1,0 +1,84 @@
+/**
+ * Who may do what, as data: one row per protected route, one expected
+ * outcome per kind of visitor. authorization-matrix.test.ts runs every cell
+ * against the real app (signed in as the demo users). Later features add
+ * their routes by appending rows to AUTHZ_ROUTES; a new role is a new key in
+ * AUTHZ_ACTORS plus a column in every row (the type checker finds them).
+ */
+import type { Role } from '../../models/user.js';
+import { validUscc } from './helpers.js';
+
+export type AuthzActor = 'anonymous' | Role;
+
+/** Who each column signs in as (demo users; all are org admins of verified organisations). */
+export const AUTHZ_ACTORS: Record<AuthzActor, string | null> = {
+  anonymous: null,
+  tto: 'tto.sh@demo.yrd-exchange.cn',
+  sme: 'sme.micro@demo.yrd-exchange.cn',
+  fund_manager: 'fund@demo.yrd-exchange.cn',
+  regulator: 'regulator@demo.yrd-exchange.cn',
+  admin: 'admin@demo.yrd-exchange.cn',
+};
+
+/**
+ * What a cell expects:
+ * - `ok`: 200 page;
+ * - `login`: redirected to /login (anonymous);
+ * - `forbidden`: 403 page, and (for POSTs) no change to the database;
+ * - `{ redirect }`: the action succeeded and redirected there (status 302 or 303).
+ */
+export type Outcome = 'ok' | 'login' | 'forbidden' | { redirect: string };
+
+/** Values the matrix prepares before running (ids of demo records…). */
+export interface AuthzFixtures {
+  /** Organisations waiting for verification, one per actor that may decide (consumed in actor order). */
+  pendingOrgIds: string[];
+  /** A distinct number per cell, for unique emails and credit codes. */
+  serial(): number;
+}
+
+export interface AuthzRoute {
+  method: 'GET' | 'POST';
+  /** Shown in the test title. */
+  name: string;
+  path(fx: AuthzFixtures, actor: AuthzActor): string;
+  /** Form fields (a valid submission, so that only authorisation can refuse it); `_csrf` is added. */
+  body?(fx: AuthzFixtures, actor: AuthzActor): Record<string, string>;
+  expect: Record<AuthzActor, Outcome>;
+}
+
+const adminOnlyPage: Record<AuthzActor, Outcome> = {
+  anonymous: 'login', tto: 'forbidden', sme: 'forbidden', fund_manager: 'forbidden', regulator: 'forbidden', admin: 'ok',
+};
+
+export const AUTHZ_ROUTES: AuthzRoute[] = [
+  {
+    method: 'GET', name: '/account', path: () => '/account',
+    expect: { anonymous: 'login', tto: 'ok', sme: 'ok', fund_manager: 'ok', regulator: 'ok', admin: 'ok' },
+  },
+  { method: 'GET', name: '/admin/verifications', path: () => '/admin/verifications', expect: adminOnlyPage },
+  { method: 'GET', name: '/admin/organizations', path: () => '/admin/organizations', expect: adminOnlyPage },
+  { method: 'GET', name: '/admin/outbox', path: () => '/admin/outbox', expect: adminOnlyPage },
+  {
+    method: 'GET', name: '/audit', path: () => '/audit',
+    expect: { anonymous: 'login', tto: 'forbidden', sme: 'forbidden', fund_manager: 'forbidden', regulator: 'ok', admin: 'ok' },
+  },
+  {
+    method: 'POST', name: '/admin/verifications/:id (approve)',
+    path: (fx) => `/admin/verifications/${fx.pendingOrgIds[0]}`,
+    body: () => ({ decision: 'approve' }),
+    expect: { anonymous: 'login', tto: 'forbidden', sme: 'forbidden', fund_manager: 'forbidden', regulator: 'forbidden', admin: { redirect: '/admin/verifications' } },
+  },
+  {
+    method: 'POST', name: '/admin/organizations (create a fund)',
+    path: () => '/admin/organizations',
+    body: (fx) => ({ kind: 'fund', nameZh: `矩阵测试基金${fx.serial()}`, nameEn: '', region: 'ZJ', uscc: validUscc(fx.serial(), '91330000') }),
+    expect: { anonymous: 'login', tto: 'forbidden', sme: 'forbidden', fund_manager: 'forbidden', regulator: 'forbidden', admin: { redirect: '/admin/organizations' } },
+  },
+  {
+    method: 'POST', name: '/account/invitations',
+    path: () => '/account/invitations',
+    body: (fx, actor) => ({ email: `invitee-${actor}-${fx.serial()}@example.cn` }),
+    expect: { anonymous: 'login', tto: { redirect: '/account' }, sme: { redirect: '/account' }, fund_manager: { redirect: '/account' }, regulator: { redirect: '/account' }, admin: { redirect: '/account' } },
+  },
+];

@@ -1,0 +1,182 @@
+/**
+ * The two dictionaries against each other and against their users: the same
+ * keys in zh-CN and en, no empty texts, the same {placeholders}, and every
+ * key that the TypeScript sources or the templates ask for present in both.
+ * Keys are found in the places the code hands them to the translator: t(…),
+ * new …Error(…), zod messages, flash(…), rerender(…) and `key:` / `key =`.
+ */
+import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROLES } from '../../models/user.js';
+import { SME_REASON_KEYS } from '../../server/domain/sme-size.js';
+import { loadDictionaries, type Dictionary } from '../../server/http/i18n.js';
+
+const ROOT = path.resolve('.');
+const KEY = /^[a-z][a-z0-9_]*(?:\.[A-Za-z0-9_]+)+$/;
+
+function walk(dir: string, ext: string): string[] {
+  return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+    const rel = path.join(dir, e.name);
+    if (e.isDirectory()) return walk(rel, ext);
+    return e.name.endsWith(ext) ? [rel] : [];
+  });
+}
+
+/** The text from `start` up to where the expression or argument list that begins there ends. */
+function expressionFrom(src: string, start: number): string {
+  let depth = 0;
+  let quote: string | null = null;
+  for (let i = start; i < src.length; i++) {
+    const c = src[i]!;
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = null;
+      continue;
+    }
+    if (c === "'" || c === '"' || c === '`') quote = c;
+    else if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c)) {
+      if (--depth < 0) return src.slice(start, i);
+    } else if (depth === 0 && (c === ',' || c === ';' || c === '\n')) return src.slice(start, i);
+  }
+  return src.slice(start);
+}
+
+/** Where code passes a message key: each match is followed by the expression holding the key(s). */
+const KEY_SITES: { name: string; re: RegExp }[] = [
+  { name: 't(…)', re: /\bt\(/g },
+  { name: 'new …Error(…)', re: /\bnew \w*Error\(/g },
+  { name: 'flash(…)', re: /\bflash\(/g },
+  { name: 'rerender(…)', re: /\brerender\(/g },
+  { name: 'zod message', re: /\.(?:min|max|length|email|refine|regex|enum)\(|\bz\.enum\(|\bmessage:\s*(?=')/g },
+  { name: 'key: / key =', re: /\bkey\s*(?::|=(?!=))\s*/g },
+];
+
+interface Found {
+  key: string;
+  file: string;
+  site: string;
+}
+
+function keysInSources(): { found: Found[]; dynamic: string[] } {
+  const files = [...walk('server', '.ts').filter((f) => !f.includes(`${path.sep}embedded-mongo${path.sep}`)), ...walk('routes', '.ts')];
+  const found: Found[] = [];
+  const dynamic: string[] = [];
+  for (const file of files) {
+    const src = fs.readFileSync(path.join(ROOT, file), 'utf8');
+    for (const { name, re } of KEY_SITES) {
+      for (const m of src.matchAll(re)) {
+        const expr = expressionFrom(src, m.index + m[0].length);
+        // For a call the whole argument list is one "expression" (it ends at the closing paren).
+        const whole = m[0].endsWith('(') ? expressionFromCall(src, m.index + m[0].length) : expr;
+        for (const lit of whole.matchAll(/'([^'\n]*)'/g)) {
+          if (KEY.test(lit[1]!)) found.push({ key: lit[1]!, file, site: name });
+        }
+        for (const tpl of whole.matchAll(/`([a-z][a-z0-9_.]*\$\{[^`]*)`/g)) dynamic.push(`${file}: ${tpl[1]}`);
+      }
+    }
+  }
+  return { found, dynamic };
+}
+
+/** The argument list of a call whose "(" ends just before `start`. */
+function expressionFromCall(src: string, start: number): string {
+  let depth = 1;
+  let quote: string | null = null;
+  for (let i = start; i < src.length; i++) {
+    const c = src[i]!;
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = null;
+      continue;
+    }
+    if (c === "'" || c === '"' || c === '`') quote = c;
+    else if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c) && --depth === 0) return src.slice(start, i);
+  }
+  return src.slice(start);
+}
+
+function keysInTemplates(): Found[] {
+  const found: Found[] = [];
+  for (const file of walk('views', '.hbs')) {
+    const src = fs.readFileSync(path.join(ROOT, file), 'utf8');
+    for (const m of src.matchAll(/(?:\{\{~?|\()\s*t\s+"([^"]+)"/g)) found.push({ key: m[1]!, file, site: '{{t "…"}}' });
+  }
+  return found;
+}
+
+const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!).sort();
+
+describe('i18n dictionaries', () => {
+  const raw = {
+    'zh-CN': JSON.parse(fs.readFileSync(path.join(ROOT, 'views/locales/zh-CN.json'), 'utf8')) as Dictionary,
+    en: JSON.parse(fs.readFileSync(path.join(ROOT, 'views/locales/en.json'), 'utf8')) as Dictionary,
+  };
+  const dicts = loadDictionaries(path.join(ROOT, 'views/locales'));
+
+  it('zh-CN and en have identical key sets (as files and as loaded)', () => {
+    expect(Object.keys(raw.en).sort()).to.deep.equal(Object.keys(raw['zh-CN']).sort());
+    expect(Object.keys(dicts.en).sort()).to.deep.equal(Object.keys(dicts['zh-CN']).sort());
+  });
+
+  it('has no empty or non-string texts', () => {
+    for (const [locale, dict] of Object.entries(dicts)) {
+      for (const [key, text] of Object.entries(dict)) {
+        expect(text, `${locale} ${key}`).to.be.a('string');
+        expect(text.trim(), `${locale} ${key}`).to.not.equal('');
+      }
+    }
+  });
+
+  it('uses the same {placeholders} in both languages', () => {
+    // (The SME reason templates are exempt: zh states revenue in 万元, en in millions, from the same params.)
+    for (const key of Object.keys(raw['zh-CN'])) {
+      expect(placeholders(raw.en[key] ?? ''), key).to.deep.equal(placeholders(raw['zh-CN'][key]!));
+    }
+  });
+
+  it('contains every key the TypeScript sources use', () => {
+    const { found } = keysInSources();
+    // A broken scanner would pass vacuously.
+    expect(found.length).to.be.greaterThan(60);
+    for (const site of KEY_SITES) expect(found.some((f) => f.site === site.name), `keys found at ${site.name}`).to.equal(true);
+    const missing = found.filter((f) => !(f.key in dicts['zh-CN']) || !(f.key in dicts.en)).map((f) => `${f.key} (${f.file}, ${f.site})`);
+    expect([...new Set(missing)]).to.deep.equal([]);
+  });
+
+  it('contains the keys the sources build at run time', () => {
+    const { dynamic } = keysInSources();
+    // Each template literal that builds a key must be accounted for here.
+    const expected = [
+      'routes/home.ts: home.${req.user.role}.title',
+      'server/http/error-handler.ts: error.title.${status}',
+      "server/domain/sme-size.ts: sme.reason.${sizeClass}${employeesOnly ? '_employees_only' : ''}",
+    ];
+    expect([...new Set(dynamic)].sort()).to.deep.equal(expected.sort());
+    const built = [
+      ...ROLES.map((r) => `home.${r}.title`),
+      // Every status the error handler and the rate limiter can render.
+      ...[400, 403, 404, 409, 413, 422, 429, 500].map((s) => `error.title.${s}`),
+      ...SME_REASON_KEYS,
+    ];
+    const missing = built.filter((k) => !(k in dicts['zh-CN']) || !(k in dicts.en));
+    expect(missing).to.deep.equal([]);
+  });
+
+  it('zod messages use a prefix parseForm() shows (others become "form.invalid")', () => {
+    const formsSrc = fs.readFileSync(path.join(ROOT, 'server/http/forms.ts'), 'utf8');
+    const ownKey = new RegExp(/const OWN_KEY = \/(.+)\/;/.exec(formsSrc)![1]!);
+    const zod = keysInSources().found.filter((f) => f.site === 'zod message');
+    expect(zod.length).to.be.greaterThan(5);
+    expect(zod.filter((f) => !ownKey.test(f.key)).map((f) => `${f.key} (${f.file})`)).to.deep.equal([]);
+  });
+
+  it('contains every key the templates use', () => {
+    const found = keysInTemplates();
+    expect(found.length).to.be.greaterThan(100);
+    const missing = found.filter((f) => !(f.key in dicts['zh-CN']) || !(f.key in dicts.en)).map((f) => `${f.key} (${f.file})`);
+    expect([...new Set(missing)]).to.deep.equal([]);
+  });
+});
