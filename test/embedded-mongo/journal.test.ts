@@ -5,6 +5,8 @@ import {
   Binary, BSONRegExp, Code, Decimal128, Double, EJSON, Long, MaxKey, MinKey, ObjectId, Timestamp, UUID,
 } from 'bson';
 import { Journal } from '../../server/embedded-mongo/storage/journal.js';
+import { LogWriter } from '../../server/embedded-mongo/storage/log-writer.js';
+import { encodeRecord } from '../../server/embedded-mongo/storage/record-file.js';
 import {
   appendSequentially, logFile, makeTempDir, numbers, openJournal, range, rec, removeTempDirs, replayAll,
 } from './journal-helpers.js';
@@ -155,6 +157,30 @@ describe('journal: group commit', () => {
     expect(order).to.have.length(800);
     await journal.close();
     expect(numbers((await replayAll(dir)).records)).to.deep.equal(range(0, 800));
+  });
+
+  it('durable() waits for exactly the appends made before it, even while appends never stop', async () => {
+    const dir = await makeTempDir();
+    const fh = await fs.open(path.join(dir, 'writer-test'), 'w+');
+    const writer = new LogWriter(fh, 'writer-test', 0, 0, true);
+    let acked = 0;
+    let issued = 0;
+    let stop = false;
+    const appender = async (): Promise<void> => {
+      while (!stop) {
+        issued++;
+        await writer.append(encodeRecord(rec(issued).ops));
+        acked++;
+      }
+    };
+    const running = range(0, 8).map(appender);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const before = issued;
+    await writer.durable(); // the queue is never empty here, so waiting for an empty queue would starve
+    expect(acked).to.be.at.least(before);
+    stop = true;
+    await Promise.all(running);
+    await fh.close();
   });
 
   it('does not sync when fsync is off, and still replays everything', async () => {

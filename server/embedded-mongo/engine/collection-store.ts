@@ -7,7 +7,7 @@ import { UUID } from 'bson';
 import type { Document } from '../bson-values.js';
 import { ErrorCodes, MongoError } from '../errors.js';
 import { canonicalKey } from '../query/compare.js';
-import { duplicateKeyError, IndexStore, type IndexSpec } from './index-store.js';
+import { duplicateKeyError, IndexStore, sameKeys, type IndexSpec } from './index-store.js';
 
 /** The key a document is stored under: its `_id` in canonical form. */
 export function idKeyOf(id: unknown): string {
@@ -72,14 +72,35 @@ export class CollectionStore {
   write(idKey: string, next: Document | null, version: number): Document | null {
     const prev = this.docs.get(idKey) ?? null;
     for (const index of this.indexes.values()) {
-      if (prev) index.remove(idKey, index.keysFor(prev));
-      if (next) index.add(idKey, index.keysFor(next));
+      const before = prev ? index.keysFor(prev) : [];
+      const after = next ? index.keysFor(next) : [];
+      // Most updates leave indexed fields alone; then the tree stays as it is.
+      if (prev && next && sameKeys(before, after)) continue;
+      if (prev) index.remove(idKey, before);
+      if (next) index.add(idKey, after);
     }
     if (next) this.docs.set(idKey, next);
     else this.docs.delete(idKey);
     // Versions matter only to transactions open at the time (see Store.writeDocument).
     if (version > 0) this.versions.set(idKey, version);
     return prev;
+  }
+
+  /**
+   * Replaces a document without touching indexes: only for replaying the
+   * journal, after which rebuildIndexes() builds every index once.
+   */
+  replayWrite(idKey: string, next: Document | null): void {
+    if (next) this.docs.set(idKey, next);
+    else this.docs.delete(idKey);
+  }
+
+  /** Rebuilds every index from the documents (after a replay). */
+  rebuildIndexes(): void {
+    for (const index of this.indexes.values()) {
+      index.clear();
+      for (const [idKey, doc] of this.docs) index.add(idKey, index.keysFor(doc));
+    }
   }
 
   /** Builds a new index over the existing documents, refusing on duplicates. */

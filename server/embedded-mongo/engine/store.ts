@@ -38,11 +38,17 @@ export class Store {
   private journal: Journal | null = null;
   private compacting: Promise<void> | null = null;
   private failure: Error | null = null;
+  private logger: JournalOptions['logger'];
 
   /** Opens the data directory and replays it, or runs purely in memory when `dir` is null. */
   static async open(dir: string | null, options: JournalOptions = {}): Promise<Store> {
     const store = new Store();
-    if (dir) store.journal = await Journal.open(dir, (rec) => store.replay(rec), options);
+    store.logger = options.logger;
+    if (dir) {
+      store.journal = await Journal.open(dir, (rec) => store.replay(rec), options);
+      // Indexes are built once at the end rather than kept up to date through every replayed write.
+      for (const colls of store.dbs.values()) for (const coll of colls.values()) coll.rebuildIndexes();
+    }
     return store;
   }
 
@@ -168,9 +174,8 @@ export class Store {
       const journal = this.journal;
       this.compacting = journal
         .compact(() => this.snapshotRecords())
-        .catch((err) => {
-          this.failure = err as Error;
-        })
+        // A failed compaction loses nothing (the logs still hold every commit) and the journal stays writable.
+        .catch((err) => this.logger?.error(`journal compaction failed, will retry later: ${(err as Error).message}`))
         .finally(() => (this.compacting = null));
     }
   }
@@ -221,28 +226,18 @@ export class Store {
           break;
         case 'ci': {
           const coll = this.collection(op.db, op.coll);
-          if (coll && !coll.indexes.has(op.spec.name)) {
-            const index = new IndexStore(op.spec);
-            for (const [idKey, doc] of coll.docs) index.add(idKey, index.keysFor(doc));
-            coll.addIndex(index);
-          }
+          if (coll && !coll.indexes.has(op.spec.name)) coll.addIndex(new IndexStore(op.spec));
           break;
         }
         case 'di':
           this.collection(op.db, op.coll)?.indexes.delete(op.name);
           break;
         case 'p': {
-          const coll = this.collection(op.db, op.coll);
-          if (coll) coll.write(idKeyOf(op.doc._id), op.doc, 0);
+          this.collection(op.db, op.coll)?.replayWrite(idKeyOf(op.doc._id), op.doc);
           break;
         }
         case 'd': {
-          const coll = this.collection(op.db, op.coll);
-          if (coll) {
-            const idKey = idKeyOf(op.id);
-            coll.write(idKey, null, 0);
-            coll.versions.delete(idKey);
-          }
+          this.collection(op.db, op.coll)?.replayWrite(idKeyOf(op.id), null);
           break;
         }
       }

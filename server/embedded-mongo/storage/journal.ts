@@ -153,6 +153,10 @@ export class Journal {
     let snapBytes: number;
     try {
       snapBytes = await writeSnapshotFile(tmpPath, newGen, cutSeq, records, this.closeSignal.signal);
+      // A lazily read state may include changes appended after the cut. Committing the snapshot only
+      // once those appends are durable means it never holds a change the log could still lose
+      // (half of a transaction, say, after a crash).
+      await this.writer.durable();
       await fs.rename(tmpPath, snapPath);
       await fsyncDir(this.dir);
     } catch (err) {

@@ -38,6 +38,9 @@ export class LogWriter {
   private position: number;
   private readonly fsync: boolean;
   private lastSeq: number;
+  /** Highest sequence number written and synced. */
+  private durableSeq: number;
+  private durableWaiters: Array<{ seq: number; resolve(): void; reject(err: Error): void }> = [];
   private queue: Pending[] = [];
   private held: Pending[] = [];
   private frozen = false;
@@ -54,6 +57,7 @@ export class LogWriter {
     this.filePath = filePath;
     this.position = position;
     this.lastSeq = lastSeq;
+    this.durableSeq = lastSeq;
     this.fsync = fsync;
   }
 
@@ -96,6 +100,17 @@ export class LogWriter {
     return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
   }
 
+  /**
+   * Resolves once every append made so far is durable, without waiting for
+   * the queue to run empty (under steady load it never does).
+   */
+  durable(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    const seq = this.lastSeq;
+    if (this.durableSeq >= seq) return Promise.resolve();
+    return new Promise((resolve, reject) => this.durableWaiters.push({ seq, resolve, reject }));
+  }
+
   /** Releases held appends, into a new file if one is given (the handle of the old one is the caller's). */
   resume(next?: { fh: FileHandle; path: string; position: number }): void {
     if (next) {
@@ -116,6 +131,7 @@ export class LogWriter {
     for (const p of this.queue.splice(0)) p.reject(this.failure);
     for (const p of this.held.splice(0)) p.reject(this.failure);
     for (const w of this.drainWaiters.splice(0)) w.reject(this.failure);
+    for (const w of this.durableWaiters.splice(0)) w.reject(this.failure);
   }
 
   private kick(): void {
@@ -166,6 +182,12 @@ export class LogWriter {
     this.position += bytes;
     this.batches++;
     this.written += batch.length;
+    this.durableSeq = batch[batch.length - 1].seq;
     for (const p of batch) p.resolve();
+    if (this.durableWaiters.length > 0) {
+      const ready = this.durableWaiters.filter((w) => w.seq <= this.durableSeq);
+      this.durableWaiters = this.durableWaiters.filter((w) => w.seq > this.durableSeq);
+      for (const w of ready) w.resolve();
+    }
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Journal benchmark (not part of the test run):
- *   npx tsx test/embedded-mongo/journal.bench.ts [docs=1000000] [seconds=5]
+ *   npx tsx test/bench/journal.bench.ts [docs=1000000] [seconds=5]
  *
  * 1. Acknowledged appends/s with fsync on, for 1, 16 and 64 concurrent appenders.
  * 2. A snapshot of `docs` small documents: compaction time and the longest
