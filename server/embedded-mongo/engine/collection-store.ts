@@ -7,6 +7,7 @@ import { UUID } from 'bson';
 import type { Document } from '../bson-values.js';
 import { ErrorCodes, MongoError } from '../errors.js';
 import { canonicalKey } from '../query/compare.js';
+import { IdIndexStore } from './id-index-store.js';
 import { duplicateKeyError, IndexStore, sameKeys, type IndexSpec } from './index-store.js';
 
 /** The key a document is stored under: its `_id` in canonical form. */
@@ -29,7 +30,7 @@ export class CollectionStore {
     this.name = name;
     this.options = options;
     this.uuid = uuid ?? new UUID();
-    this.indexes.set('_id_', new IndexStore({ v: 2, key: { _id: 1 }, name: '_id_' }));
+    this.indexes.set('_id_', new IdIndexStore(this.docs));
   }
 
   get ns(): string {

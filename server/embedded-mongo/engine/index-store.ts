@@ -121,6 +121,8 @@ export class IndexStore {
   private readonly tree = new BTree<TreeKey, true>(undefined, compareTreeKeys);
   /** True once any document produced several keys (reported by explain). */
   multikey = false;
+  /** Whether the planner may use the index for range scans (it keeps keys in order). */
+  readonly ordered: boolean = true;
 
   constructor(spec: IndexSpec) {
     this.spec = spec;

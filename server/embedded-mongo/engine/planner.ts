@@ -115,10 +115,10 @@ export function planQuery(coll: CollectionStore, filter: Document): QueryPlan {
     const next = index.fields[eqFields];
     const range = next !== undefined ? preds.get(next) ?? null : null;
     const rangeUsable = range?.kind === 'range' ? range : null;
-    const score = eqFields * 2 + (rangeUsable ? 1 : 0);
+    const score = eqFields * 2 + (rangeUsable && index.ordered ? 1 : 0);
     if (score === 0) continue;
     if (!best || score > best.score || (score === best.score && index.unique && !best.index.unique)) {
-      best = { index, score, eqFields, range: rangeUsable };
+      best = { index, score, eqFields, range: index.ordered ? rangeUsable : null };
     }
   }
   if (!best) return { stage: 'COLLSCAN', index: null, candidates: null, bounds: {} };
