@@ -78,6 +78,8 @@ export async function newPage(browser: Browser, options: { baseURL: string; loca
     if (type !== 'document' && res.status() >= 400) problems.subresources.push(`${res.status()} ${type} ${res.url()}`);
   });
   page.on('requestfailed', (req) => {
+    // The browser abandons a pending favicon (and anything else) when the page navigates away: not a broken resource.
+    if (req.failure()?.errorText === 'net::ERR_ABORTED') return;
     if (req.resourceType() !== 'document') problems.subresources.push(`failed ${req.resourceType()} ${req.url()}: ${req.failure()?.errorText ?? ''}`);
   });
   return { context, page, problems };
