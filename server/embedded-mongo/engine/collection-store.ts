@@ -98,10 +98,7 @@ export class CollectionStore {
 
   /** Rebuilds every index from the documents (after a replay). */
   rebuildIndexes(): void {
-    for (const index of this.indexes.values()) {
-      index.clear();
-      for (const [idKey, doc] of this.docs) index.add(idKey, index.keysFor(doc));
-    }
+    for (const index of this.indexes.values()) index.rebuild(this.docs);
   }
 
   /** Builds a new index over the existing documents, refusing on duplicates. */

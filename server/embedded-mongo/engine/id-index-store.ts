@@ -24,6 +24,7 @@ export class IdIndexStore extends IndexStore {
   override add(): void {}
   override remove(): void {}
   override clear(): void {}
+  override rebuild(): void {}
 
   override get size(): number {
     return this.docs.size;

@@ -189,6 +189,23 @@ export class IndexStore {
     for (const k of keys) this.tree.set([k, idKey], true);
   }
 
+  /**
+   * Rebuilds the tree from every document at once (start-up). Inserting keys
+   * in sorted order is about twice as fast as in document order, because
+   * each insert lands next to the previous one.
+   */
+  rebuild(docs: Iterable<[string, Document]>): void {
+    this.tree.clear();
+    const entries: TreeKey[] = [];
+    for (const [idKey, doc] of docs) {
+      const keys = this.keysFor(doc);
+      if (keys.length > 1) this.multikey = true;
+      for (const k of keys) entries.push([k, idKey]);
+    }
+    entries.sort(compareTreeKeys);
+    for (const e of entries) this.tree.set(e, true);
+  }
+
   remove(idKey: string, keys: unknown[][]): void {
     for (const k of keys) this.tree.delete([k, idKey]);
   }
