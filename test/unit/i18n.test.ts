@@ -23,8 +23,12 @@ function walk(dir: string, ext: string): string[] {
   });
 }
 
-/** The text from `start` up to where the expression or argument list that begins there ends. */
-function expressionFrom(src: string, start: number): string {
+/**
+ * The text from `start` up to where the expression that begins there ends
+ * or, with `wholeCall`, up to the ")" closing the call whose "(" ends just
+ * before `start` (commas and new lines included).
+ */
+function expressionFrom(src: string, start: number, wholeCall = false): string {
   let depth = 0;
   let quote: string | null = null;
   for (let i = start; i < src.length; i++) {
@@ -38,7 +42,7 @@ function expressionFrom(src: string, start: number): string {
     else if ('([{'.includes(c)) depth++;
     else if (')]}'.includes(c)) {
       if (--depth < 0) return src.slice(start, i);
-    } else if (depth === 0 && (c === ',' || c === ';' || c === '\n')) return src.slice(start, i);
+    } else if (!wholeCall && depth === 0 && (c === ',' || c === ';' || c === '\n')) return src.slice(start, i);
   }
   return src.slice(start);
 }
@@ -69,7 +73,7 @@ function keysInSources(): { found: Found[]; dynamic: string[] } {
       for (const m of src.matchAll(re)) {
         const expr = expressionFrom(src, m.index + m[0].length);
         // For a call the whole argument list is one "expression" (it ends at the closing paren).
-        const whole = m[0].endsWith('(') ? expressionFromCall(src, m.index + m[0].length) : expr;
+        const whole = m[0].endsWith('(') ? expressionFrom(src, m.index + m[0].length, true) : expr;
         for (const lit of whole.matchAll(/'([^'\n]*)'/g)) {
           if (KEY.test(lit[1]!)) found.push({ key: lit[1]!, file, site: name });
         }
@@ -80,23 +84,6 @@ function keysInSources(): { found: Found[]; dynamic: string[] } {
   return { found, dynamic };
 }
 
-/** The argument list of a call whose "(" ends just before `start`. */
-function expressionFromCall(src: string, start: number): string {
-  let depth = 1;
-  let quote: string | null = null;
-  for (let i = start; i < src.length; i++) {
-    const c = src[i]!;
-    if (quote) {
-      if (c === '\\') i++;
-      else if (c === quote) quote = null;
-      continue;
-    }
-    if (c === "'" || c === '"' || c === '`') quote = c;
-    else if ('([{'.includes(c)) depth++;
-    else if (')]}'.includes(c) && --depth === 0) return src.slice(start, i);
-  }
-  return src.slice(start);
-}
 
 function keysInTemplates(): Found[] {
   const found: Found[] = [];

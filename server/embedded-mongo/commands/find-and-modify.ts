@@ -62,15 +62,9 @@ export async function findAndModify(env: CommandEnv): Promise<Document> {
     }
     if (plan.matched === 0) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
     // With no change the "after" image is the document as it stands.
-    const before = env.access.find(coll, query, undefined, 0);
     const write = plan.writes[0];
-    const original = write?.before ?? firstSorted(before, sort);
+    const original = write?.before ?? plan.first;
     const after = write?.after ?? original;
     return { lastErrorObject: { n: 1, updatedExisting: true }, value: show(returnNew ? after : original), ok: 1 };
   });
-}
-
-function firstSorted(docs: Document[], sort: Document | undefined): Document | null {
-  if (sort && Object.keys(sort).length) return [...docs].sort(compileSort(sort))[0] ?? null;
-  return docs[0] ?? null;
 }

@@ -25,6 +25,8 @@ export interface UpdateStatement {
 
 export interface UpdatePlan {
   matched: number;
+  /** The first matched document as it was (findAndModify returns it even when nothing changed). */
+  first: Document | null;
   writes: PlannedWrite[];
   /** Set when the statement upserts. */
   upserted?: Document;
@@ -57,9 +59,9 @@ export function planUpdate(access: Access, coll: CollectionStore | undefined, st
     checkSize(res.doc);
     writes.push({ idKey: idKeyOf(before._id), before, after: res.doc });
   }
-  if (targets.length > 0 || !stmt.upsert) return { matched: targets.length, writes };
+  if (targets.length > 0 || !stmt.upsert) return { matched: targets.length, first: targets[0] ?? null, writes };
   const doc = upsertImage(stmt, prepared);
-  return { matched: 0, writes: [{ idKey: idKeyOf(doc._id), before: null, after: doc }], upserted: doc };
+  return { matched: 0, first: null, writes: [{ idKey: idKeyOf(doc._id), before: null, after: doc }], upserted: doc };
 }
 
 /** The document an upsert inserts: the query's equalities, then the update (with `$setOnInsert`). */
