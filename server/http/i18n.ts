@@ -17,12 +17,25 @@ export const DEFAULT_LOCALE: Locale = 'zh-CN';
 
 export type Dictionary = Record<string, string>;
 
-/** Reads both dictionaries once; the SME reason templates live with the classification code. */
+/**
+ * Reads both dictionaries once: `<locale>.json` plus one file per feature
+ * area in `<locale>/` (so areas are edited apart). A key defined twice is a
+ * mistake that would silently shadow a text, so it stops start-up. The SME
+ * reason templates live with the classification code.
+ */
 export function loadDictionaries(dir = path.resolve('views/locales')): Record<Locale, Dictionary> {
-  const read = (l: Locale): Dictionary => ({
-    ...(JSON.parse(fs.readFileSync(path.join(dir, `${l}.json`), 'utf8')) as Dictionary),
-    ...(SME_REASON_TEMPLATES[l] as Dictionary),
-  });
+  const read = (l: Locale): Dictionary => {
+    const out: Dictionary = { ...(SME_REASON_TEMPLATES[l] as Dictionary) };
+    const areaDir = path.join(dir, l);
+    const areas = fs.existsSync(areaDir) ? fs.readdirSync(areaDir).filter((f) => f.endsWith('.json')).sort().map((f) => path.join(areaDir, f)) : [];
+    for (const file of [path.join(dir, `${l}.json`), ...areas]) {
+      for (const [key, text] of Object.entries(JSON.parse(fs.readFileSync(file, 'utf8')) as Dictionary)) {
+        if (key in out) throw new Error(`dictionary ${l}: key ${key} is defined twice (again in ${path.basename(file)})`);
+        out[key] = text;
+      }
+    }
+    return out;
+  };
   return { 'zh-CN': read('zh-CN'), en: read('en') };
 }
 
