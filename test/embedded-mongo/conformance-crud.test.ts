@@ -156,6 +156,23 @@ describe('conformance: insert, update, delete', () => {
       expect(Object.keys(doc!.nested)).to.deep.equal(['x', 'y']);
     });
 
+    it('an upsert whose filter misses an existing _id is a duplicate key, never a silent replace', async () => {
+      // The lease pattern: {_id, expiresAt <= now} misses a live lease, so the upsert tries to insert that _id.
+      const c = db.collection<Loose>('lease');
+      await c.insertOne({ _id: 'job', owner: 'a', until: 10 });
+      await expectCode(c.updateOne({ _id: 'job', until: { $lte: 5 } }, { $set: { owner: 'b' } }, { upsert: true }), 11000);
+      await expectCode(c.findOneAndUpdate({ _id: 'job', until: { $lte: 5 } }, { $set: { owner: 'c' } }, { upsert: true }), 11000);
+      await expectCode(c.replaceOne({ _id: 'job', until: { $lte: 5 } }, { owner: 'd' }, { upsert: true }), 11000);
+      expect(await all(db, 'lease')).to.deep.equal([{ _id: 'job', owner: 'a', until: 10 }]);
+      const session = t.client.startSession();
+      try {
+        await expectCode(session.withTransaction(() => c.updateOne({ _id: 'job', until: { $lte: 5 } }, { $set: { owner: 'e' } }, { upsert: true, session })), 11000);
+      } finally {
+        await session.endSession();
+      }
+      expect(await all(db, 'lease')).to.deep.equal([{ _id: 'job', owner: 'a', until: 10 }]);
+    });
+
     it('upsert takes _id from the query', async () => {
       const res = await db.collection<Loose>('u').updateOne({ _id: 'fresh' }, { $set: { v: 1 } }, { upsert: true });
       expect(res.upsertedId).to.equal('fresh');

@@ -107,6 +107,12 @@ export class Access {
   /** Applies one write: committed at once, or recorded in the transaction. */
   apply(coll: CollectionStore, w: PlannedWrite): void {
     if (w.after) coll.checkIndexable(w.after);
+    // A planned insert (an insert, or an upsert whose filter matched nothing)
+    // must not land on an existing _id: the unique checks below skip the
+    // document's own id key, so without this it would silently replace it.
+    // MongoDB answers E11000 here (its upsert retry applies only to pure
+    // equality filters on the key, which would have matched the document).
+    if (w.after && !w.before && this.get(coll, w.idKey)) throw duplicateKeyError(coll.ns, coll.indexes.get('_id_')!, [w.after._id]);
     if (this.txn) {
       this.checkTxnWrite(coll, w.idKey);
       if (w.after) this.checkTxnUnique(coll, w.idKey, w.after);
@@ -126,10 +132,6 @@ export class Access {
     const idKey = idKeyOf(doc._id);
     const w = { idKey, before: null, after: doc };
     this.checkWrites(coll, [w]);
-    // The unique-index check skips the document's own id key (right for an
-    // update), so an existing document with this _id must be caught here, or
-    // the insert would silently replace it.
-    if (this.get(coll, idKey)) throw duplicateKeyError(coll.ns, coll.indexes.get('_id_')!, [doc._id]);
     this.apply(coll, w);
   }
 
