@@ -160,15 +160,17 @@ export class Access {
           if ((coll.versions.get(other) ?? 0) > txn.snapshot) throw writeConflict();
           throw duplicateKeyError(coll.ns, index, values);
         }
-        const own = txn.writes.get(coll);
-        if (own) {
-          for (const [otherId, otherDoc] of own) {
-            if (otherId === idKey || !otherDoc) continue;
-            const same = index.keysFor(otherDoc).some((k) => canonicalKey(k) === canonicalKey(values));
-            if (same) throw duplicateKeyError(coll.ns, index, values);
-          }
+        // Our own earlier writes: only the document that last claimed this key
+        // can still hold it, if its current image has not moved off the key.
+        const key = canonicalKey(values);
+        const lock = Locks.keyLock(coll, index.name, key);
+        const claimant = txn.uniqueClaims.get(lock);
+        if (claimant !== undefined && claimant !== idKey) {
+          const otherDoc = txn.ownWrite(coll, claimant);
+          if (otherDoc && index.keysFor(otherDoc).some((k) => canonicalKey(k) === key)) throw duplicateKeyError(coll.ns, index, values);
         }
-        this.locks.acquire(Locks.keyLock(coll, index.name, canonicalKey(values)), txn);
+        this.locks.acquire(lock, txn);
+        txn.uniqueClaims.set(lock, idKey);
       }
     }
   }
