@@ -23,7 +23,11 @@ import { createAccountRouter } from '../routes/account.js';
 import { createAdminRouter } from '../routes/admin.js';
 import { createAuditRouter } from '../routes/audit.js';
 import { createAuthRouter } from '../routes/auth.js';
+import { createCatalogueRouter } from '../routes/catalogue.js';
+import { createDemandRouter } from '../routes/demands.js';
 import { createHomeRouter } from '../routes/home.js';
+import { createPatentImportRouter, importUploadParser } from '../routes/patent-import.js';
+import { createPatentRouter } from '../routes/patents.js';
 import { createRegisterRouter } from '../routes/register.js';
 
 export interface AppDeps {
@@ -93,6 +97,8 @@ export function createApp(deps: AppDeps): Express {
     res.locals.returnTo = req.originalUrl;
     next();
   });
+  // Multipart bodies carry _csrf inside them: the import upload is parsed first so the check below can read it.
+  app.post('/patents/import', importUploadParser);
   app.use(csrfSynchronisedProtection);
   app.use(flashMiddleware);
 
@@ -107,6 +113,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(createAccountRouter(routeDeps));
   app.use(createAdminRouter(routeDeps));
   app.use(createAuditRouter());
+  // Before the register's router, whose /patents/:id would otherwise take /patents/import.
+  app.use(createPatentImportRouter(routeDeps));
+  app.use(createPatentRouter(routeDeps));
+  app.use(createCatalogueRouter(routeDeps));
+  app.use(createDemandRouter(routeDeps));
 
   app.use(notFound);
   app.use(errorHandler(logger));

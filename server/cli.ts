@@ -4,6 +4,7 @@
  */
 import { ConfigError, loadConfig } from './config.js';
 import { connectDatabase } from './db.js';
+import { loadDemoCatalogue } from './seed/load-demo-catalogue.js';
 import { isDatabaseEmpty, loadDemo } from './seed/load-demo.js';
 
 async function seed(): Promise<void> {
@@ -16,7 +17,8 @@ async function seed(): Promise<void> {
       return;
     }
     const { organizations, users } = await loadDemo();
-    console.log(`Loaded the demo: ${organizations} organisations, ${users} users.`);
+    const catalogue = await loadDemoCatalogue();
+    console.log(`Loaded the demo: ${organizations} organisations, ${users} users, ${catalogue.patents} patents, ${catalogue.offers} offers, ${catalogue.needs} needs.`);
   } finally {
     await db.close();
   }

@@ -12,6 +12,7 @@ import { connectDatabase } from './db.js';
 import { createMailer } from './services/mail.js';
 import { ensureSessionSecret } from './session-secret.js';
 import { maybeSeedDemo } from './seed/auto-seed.js';
+import { startScheduler } from './jobs/scheduler.js';
 
 async function main(): Promise<void> {
   let config;
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   await maybeSeedDemo(config, db.embedded !== null);
   const sessionSecret = config.sessionSecret ?? (await ensureSessionSecret(config.dataDir));
   const app = createApp({ config: { ...config, sessionSecret }, mongoClient: db.connection.getClient() as never, mailer });
+  const scheduler = startScheduler({ mailer, publicUrl: config.publicUrl });
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
   const where = db.embedded ? `embedded store in ${path.join(config.dataDir, 'db')} (${db.embedded.uri})` : 'MONGODB_URI';
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
         console.error('shutdown took longer than 10 s; exiting');
         process.exit(1);
       }, 10_000).unref();
+      scheduler.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

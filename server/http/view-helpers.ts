@@ -3,6 +3,7 @@
  * none of them fetches data.
  */
 import type { HelperOptions } from 'handlebars';
+import { formatYuan } from '../domain/money.js';
 
 type T = (key: string, params?: Record<string, unknown>) => string;
 
@@ -24,16 +25,39 @@ export const viewHelpers = {
     const locale = options.data?.root?.locale === 'en' ? 'en-GB' : 'zh-CN';
     return new Date(value).toLocaleString(locale, { timeZone: 'Asia/Shanghai', dateStyle: 'medium', timeStyle: 'short' });
   },
-  /** Whole yuan from fen, with thousands separators. */
+  /** An amount of fen as '¥12,345.67' (integer arithmetic; see domain/money.ts). */
   yuan(fen: unknown): string {
-    const n = typeof fen === 'number' ? fen : Number(fen);
-    if (!Number.isFinite(n)) return '';
-    return (n / 100).toLocaleString('zh-CN', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    return typeof fen === 'number' && Number.isSafeInteger(fen) ? formatYuan(fen) : '';
   },
   json(value: unknown): string {
     return JSON.stringify(value ?? {});
   },
   add(a: number, b: number): number {
     return Number(a) + Number(b);
+  },
+  gt(a: unknown, b: unknown): boolean {
+    return Number(a) > Number(b);
+  },
+  lt(a: unknown, b: unknown): boolean {
+    return Number(a) < Number(b);
+  },
+  /** Joins strings, for building dictionary keys: {{t (concat "patent.type." type)}}. */
+  concat(...args: unknown[]): string {
+    return args.slice(0, -1).map(String).join('');
+  },
+  /** A calendar date (stored as UTC midnight) as YYYY-MM-DD. */
+  date(value: unknown): string {
+    if (!(value instanceof Date) && typeof value !== 'string') return '';
+    const d = new Date(value);
+    return Number.isNaN(d.getTime()) ? '' : d.toISOString().slice(0, 10);
+  },
+  /** The integers from..to inclusive (small option lists). */
+  range(from: unknown, to: unknown): number[] {
+    const [a, b] = [Number(from), Number(to)];
+    return b >= a && b - a <= 100 ? Array.from({ length: b - a + 1 }, (_, i) => a + i) : [];
+  },
+  /** Whether a list contains a value (checkbox groups). */
+  includes(list: unknown, value: unknown): boolean {
+    return Array.isArray(list) && list.map(String).includes(String(value));
   },
 };

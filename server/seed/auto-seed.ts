@@ -4,6 +4,7 @@
  * and never against MONGODB_URI unless SEED_DEMO=always.
  */
 import type { Config } from '../config.js';
+import { loadDemoCatalogue } from './load-demo-catalogue.js';
 import { isDatabaseEmpty, loadDemo } from './load-demo.js';
 
 export async function maybeSeedDemo(config: Pick<Config, 'seedDemo'>, embedded: boolean): Promise<boolean> {
@@ -11,6 +12,7 @@ export async function maybeSeedDemo(config: Pick<Config, 'seedDemo'>, embedded: 
   if (config.seedDemo === 'auto' && !embedded) return false;
   if (!(await isDatabaseEmpty())) return false;
   const { organizations, users } = await loadDemo();
-  console.log(`Loaded the demo: ${organizations} organisations, ${users} users (see README for the logins).`);
+  const catalogue = await loadDemoCatalogue();
+  console.log(`Loaded the demo: ${organizations} organisations, ${users} users, ${catalogue.patents} patents (${catalogue.offers} offers), ${catalogue.needs} needs (see README for the logins).`);
   return true;
 }

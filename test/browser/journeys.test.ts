@@ -7,22 +7,15 @@
  *
  * The `it`s run in order and share state: they are one story.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { expect } from 'chai';
-import type { Browser, Page } from 'playwright-core';
 import { AuditEvent } from '../../models/audit-event.js';
 import { Organization } from '../../models/organization.js';
 import { User } from '../../models/user.js';
 import { usccCheckCharacter } from '../../server/domain/uscc.js';
-import { loadDictionaries, translator, type Translate } from '../../server/http/i18n.js';
-import { DEMO_PASSWORD } from '../../server/seed/demo-data.js';
-import { loadDemo } from '../../server/seed/load-demo.js';
-import { startApp, type AppHarness } from '../helpers/app-harness.js';
-import {
-  clearScreenshots, knownMessageKeys, launchBrowser, newPage, rawKeysShown, screenshot, type BrowserPage,
-} from '../helpers/browser.js';
+import type { Translate } from '../../server/http/i18n.js';
+import type { AppHarness } from '../helpers/app-harness.js';
+import { clearScreenshots, screenshot, type BrowserPage } from '../helpers/browser.js';
+import { startJourney, type Journey } from '../helpers/browser-journey.js';
 
 const ADMIN_EMAIL = 'admin@demo.yrd-exchange.cn';
 
@@ -45,81 +38,26 @@ const SME = {
 describe('browser journeys (Chromium)', function () {
   this.timeout(60_000);
 
+  let j: Journey;
   let harness: AppHarness;
-  let server: Server;
-  let baseURL: string;
-  let browser: Browser;
   let zh: Translate;
   let en: Translate;
-  let messageKeys: string[];
   let sme: BrowserPage;
   let admin: BrowserPage;
-  const opened: BrowserPage[] = [];
-
-  async function open(): Promise<BrowserPage> {
-    const bp = await newPage(browser, { baseURL, locale: 'zh-CN' });
-    bp.context.setDefaultTimeout(10_000);
-    opened.push(bp);
-    return bp;
-  }
-
-  /** Click something that submits or navigates, and wait for the resulting page to load. */
-  async function clickAndLoad(page: Page, selector: string | ReturnType<Page['locator']>, timeout = 10_000): Promise<void> {
-    const target = typeof selector === 'string' ? page.locator(selector) : selector;
-    await Promise.all([page.waitForEvent('load', { timeout }), target.click({ timeout })]);
-  }
-
-  const h1 = (page: Page) => page.locator('main h1').first().innerText();
-
-  /**
-   * What every page must do: show no raw dictionary key, label every form
-   * control, fit the viewport's width, and load without console errors or
-   * missing stylesheets/scripts. Then a screenshot.
-   */
-  async function checkPage(bp: BrowserPage, name: string): Promise<void> {
-    const { page, problems } = bp;
-    await screenshot(page, name);
-    expect(await rawKeysShown(page, messageKeys), `${name}: raw message keys shown`).to.deep.equal([]);
-    const unlabelled = await page.locator('input:not([type=hidden]), select, textarea').evaluateAll((els) =>
-      els.filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label')).map((el) => el.outerHTML.slice(0, 120)));
-    expect(unlabelled, `${name}: form controls without a label`).to.deep.equal([]);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    expect(overflow, `${name}: page is wider than the viewport by ${overflow}px`).to.be.at.most(0);
-    expect(problems.console, `${name}: console errors`).to.deep.equal([]);
-    expect(problems.subresources, `${name}: resources that failed`).to.deep.equal([]);
-  }
-
-  async function login(bp: BrowserPage, email: string): Promise<void> {
-    await bp.page.goto('/login');
-    await bp.page.locator('#email').fill(email);
-    await bp.page.locator('#password').fill(DEMO_PASSWORD);
-    // The password check is a deliberately slow scrypt: give it time on a busy machine.
-    await clickAndLoad(bp.page, 'main form button[type=submit]', 30_000);
-    expect(new URL(bp.page.url()).pathname).to.equal('/');
-  }
+  const open = () => j.open();
+  const clickAndLoad: Journey['clickAndLoad'] = (...args) => j.clickAndLoad(...args);
+  const checkPage: Journey['checkPage'] = (...args) => j.checkPage(...args);
+  const login: Journey['login'] = (...args) => j.login(...args);
+  const h1: Journey['h1'] = (page) => j.h1(page);
 
   before(async function () {
-    harness = await startApp();
-    await loadDemo();
-    server = harness.app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-    baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const dicts = loadDictionaries(path.resolve('views/locales'));
-    zh = translator(dicts, 'zh-CN');
-    en = translator(dicts, 'en');
-    messageKeys = knownMessageKeys();
     clearScreenshots();
-    browser = await launchBrowser();
+    j = await startJourney();
+    ({ harness, zh, en } = j);
   });
 
   after(async function () {
-    for (const bp of opened) await bp.context.close().catch(() => {});
-    await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    await harness?.stop();
+    await j?.stop();
   });
 
   it('1. a visitor registers an enterprise, first fixing a mistyped credit code', async function () {

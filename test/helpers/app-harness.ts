@@ -12,6 +12,7 @@ import request from 'supertest';
 import { createApp } from '../../server/app.js';
 import { startEmbeddedMongo, type EmbeddedMongo } from '../../server/embedded-mongo/index.js';
 import { createMailer, type Mailer } from '../../server/services/mail.js';
+import { searchIndexes } from '../../server/services/search-index.js';
 import { tempDir } from './embedded.js';
 
 export interface AppHarness {
@@ -30,6 +31,8 @@ export interface AppHarness {
 
 export async function startApp(options: { rateLimits?: { login: number; signup: number; reset: number } } = {}): Promise<AppHarness> {
   const dir = await tempDir('yrd-app-');
+  // The search indexes live for the process; each harness has a fresh database, so they start empty too.
+  searchIndexes.reset();
   const store = await startEmbeddedMongo({ dataDir: path.join(dir, 'db'), logger: { info() {}, warn() {}, error() {} } });
   await mongoose.connect(`${store.uri}yrd_test`, { serverSelectionTimeoutMS: 5000 });
   await Promise.all(Object.values(mongoose.models).map((m) => m.init()));
@@ -52,6 +55,8 @@ export async function startApp(options: { rateLimits?: { login: number; signup: 
     },
     async reset() {
       for (const c of await mongoose.connection.db!.collections()) await c.deleteMany({});
+      // Deletions are invisible to the indexes' updatedAt sync; start them afresh with the database.
+      searchIndexes.reset();
       await fs.rm(path.join(dir, 'outbox'), { recursive: true, force: true });
     },
     async stop() {

@@ -6,6 +6,7 @@
  * AUTHZ_ACTORS plus a column in every row (the type checker finds them).
  */
 import type { Role } from '../../models/user.js';
+import { patentForm } from './catalogue-helpers.js';
 import { validUscc } from './helpers.js';
 
 export type AuthzActor = 'anonymous' | Role;
@@ -27,7 +28,7 @@ export const AUTHZ_ACTORS: Record<AuthzActor, string | null> = {
  * - `forbidden`: 403 page, and (for POSTs) no change to the database;
  * - `{ redirect }`: the action succeeded and redirected there (status 302 or 303).
  */
-export type Outcome = 'ok' | 'login' | 'forbidden' | { redirect: string };
+export type Outcome = 'ok' | 'login' | 'forbidden' | { redirect: string | RegExp };
 
 /** Values the matrix prepares before running (ids of demo records…). */
 export interface AuthzFixtures {
@@ -35,6 +36,12 @@ export interface AuthzFixtures {
   pendingOrgIds: string[];
   /** A distinct number per cell, for unique emails and credit codes. */
   serial(): number;
+  /** A patent in the register of the `tto` column's institution. */
+  patentId: string;
+  /** A patent listed in the public catalogue (another institution's). */
+  listedPatentId: string;
+  /** A technical need of the `sme` column's enterprise. */
+  demandId: string;
 }
 
 export interface AuthzRoute {
@@ -81,4 +88,46 @@ export const AUTHZ_ROUTES: AuthzRoute[] = [
     body: (fx, actor) => ({ email: `invitee-${actor}-${fx.serial()}@example.cn` }),
     expect: { anonymous: 'login', tto: { redirect: '/account' }, sme: { redirect: '/account' }, fund_manager: { redirect: '/account' }, regulator: { redirect: '/account' }, admin: { redirect: '/account' } },
   },
+  ...catalogueRoutes(),
 ];
+
+/** The patent register, catalogue, needs and enquiries (issue 4). */
+function catalogueRoutes(): AuthzRoute[] {
+  const ttoOnly: Record<AuthzActor, Outcome> = { anonymous: 'login', tto: 'ok', sme: 'forbidden', fund_manager: 'forbidden', regulator: 'forbidden', admin: 'forbidden' };
+  const smeOnly: Record<AuthzActor, Outcome> = { anonymous: 'login', tto: 'forbidden', sme: 'ok', fund_manager: 'forbidden', regulator: 'forbidden', admin: 'forbidden' };
+  const everyone: Record<AuthzActor, Outcome> = { anonymous: 'ok', tto: 'ok', sme: 'ok', fund_manager: 'ok', regulator: 'ok', admin: 'ok' };
+  return [
+    { method: 'GET', name: '/catalogue', path: () => '/catalogue?q=电池', expect: everyone },
+    { method: 'GET', name: '/catalogue/:id', path: (fx) => `/catalogue/${fx.listedPatentId}`, expect: everyone },
+    { method: 'GET', name: '/patents', path: () => '/patents', expect: ttoOnly },
+    { method: 'GET', name: '/patents/new', path: () => '/patents/new', expect: ttoOnly },
+    { method: 'GET', name: '/patents/:id', path: (fx) => `/patents/${fx.patentId}`, expect: ttoOnly },
+    { method: 'GET', name: '/patents/import', path: () => '/patents/import', expect: ttoOnly },
+    {
+      method: 'POST', name: '/patents (register a patent)', path: () => '/patents',
+      body: (fx) => patentForm(fx.serial()) as Record<string, string>,
+      expect: { ...ttoOnly, tto: { redirect: /^\/patents\/[0-9a-f]{24}$/ } },
+    },
+    {
+      method: 'POST', name: '/patents/:id/offers (draft an offer)', path: (fx) => `/patents/${fx.patentId}/offers`,
+      body: () => ({ kind: 'negotiated', feeForm: 'lump_sum', lumpSum: '100000', termMonths: '24' }),
+      expect: { ...ttoOnly, tto: { redirect: /^\/patents\/[0-9a-f]{24}#offer-[0-9a-f]{24}$/ } },
+    },
+    { method: 'GET', name: '/needs', path: () => '/needs', expect: smeOnly },
+    { method: 'GET', name: '/needs/new', path: () => '/needs/new', expect: smeOnly },
+    // Open needs are for the supply side and overseers to read; another SME's are hidden (404, tested in needs.test.ts).
+    { method: 'GET', name: '/needs/:id', path: (fx) => `/needs/${fx.demandId}`, expect: { anonymous: 'login', tto: 'ok', sme: 'ok', fund_manager: 'ok', regulator: 'ok', admin: 'ok' } },
+    { method: 'GET', name: '/needs/browse', path: () => '/needs/browse', expect: { anonymous: 'login', tto: 'ok', sme: 'forbidden', fund_manager: 'ok', regulator: 'ok', admin: 'ok' } },
+    { method: 'GET', name: '/enquiries', path: () => '/enquiries', expect: { anonymous: 'login', tto: 'ok', sme: 'ok', fund_manager: 'forbidden', regulator: 'forbidden', admin: 'forbidden' } },
+    {
+      method: 'POST', name: '/needs (post a need)', path: () => '/needs',
+      body: () => ({ title: '矩阵测试需求', problem: '我们的产品在低温下性能下降，需要改进方案。', region: 'ZJ' }),
+      expect: { ...smeOnly, sme: { redirect: /^\/needs\/[0-9a-f]{24}$/ } },
+    },
+    {
+      method: 'POST', name: '/catalogue/:id/enquiries (enquire)', path: (fx) => `/catalogue/${fx.listedPatentId}/enquiries`,
+      body: () => ({ message: '请问这项专利能否用于我们的产品？希望了解许可费用。' }),
+      expect: { ...smeOnly, sme: { redirect: /^\/catalogue\/[0-9a-f]{24}$/ } },
+    },
+  ];
+}

@@ -8,7 +8,12 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
+import { FEE_FORMS, OFFER_STATUSES, PAYMENT_TRIGGERS } from '../../models/offer.js';
+import { REGIONS } from '../../models/organization.js';
+import { EXCLUSIVE_LICENCES, LEGAL_STATUSES, OFFER_KINDS, PATENT_TYPES } from '../../models/patent.js';
 import { ROLES } from '../../models/user.js';
+import { TECH_FIELDS } from '../../server/domain/tech-fields.js';
+import { PRICE_BANDS, SORTS } from '../../server/services/catalogue.js';
 import { SME_REASON_KEYS } from '../../server/domain/sme-size.js';
 import { loadDictionaries, type Dictionary } from '../../server/http/i18n.js';
 
@@ -140,6 +145,7 @@ describe('i18n dictionaries', () => {
       'routes/home.ts: home.${req.user.role}.title',
       'server/http/error-handler.ts: error.title.${status}',
       "server/domain/sme-size.ts: sme.reason.${sizeClass}${employeesOnly ? '_employees_only' : ''}",
+      'routes/patents.ts: offer.form.title.${o.kind}',
     ];
     expect([...new Set(dynamic)].sort()).to.deep.equal(expected.sort());
     const built = [
@@ -147,6 +153,8 @@ describe('i18n dictionaries', () => {
       // Every status the error handler and the rate limiter can render.
       ...[400, 403, 404, 409, 413, 422, 429, 500].map((s) => `error.title.${s}`),
       ...SME_REASON_KEYS,
+      ...OFFER_KINDS.flatMap((k) => [`offer.form.title.${k}`, `offer.explain.kind.${k}`]),
+      ...PAYMENT_TRIGGERS.map((k) => `offer.explain.trigger.${k}`),
     ];
     const missing = built.filter((k) => !(k in dicts['zh-CN']) || !(k in dicts.en));
     expect(missing).to.deep.equal([]);
@@ -158,6 +166,26 @@ describe('i18n dictionaries', () => {
     const zod = keysInSources().found.filter((f) => f.site === 'zod message');
     expect(zod.length).to.be.greaterThan(5);
     expect(zod.filter((f) => !ownKey.test(f.key)).map((f) => `${f.key} (${f.file})`)).to.deep.equal([]);
+  });
+
+  it('contains every key the templates build with (concat "prefix." value)', () => {
+    // Each prefix a template concatenates, with every value the data can hold.
+    const values: Record<string, readonly string[]> = {
+      'patent.type.': PATENT_TYPES, 'patent.legal.': LEGAL_STATUSES, 'patent.exclusive.': EXCLUSIVE_LICENCES,
+      'offer.kind.': OFFER_KINDS, 'offer.new.': OFFER_KINDS, 'offer.status.': OFFER_STATUSES, 'offer.form.intro.': OFFER_KINDS,
+      'offer.term.hint.': OFFER_KINDS, 'offer.fee_form.': FEE_FORMS, 'offer.trigger.': PAYMENT_TRIGGERS, 'field.': TECH_FIELDS,
+      'catalogue.price.': Object.keys(PRICE_BANDS), 'catalogue.sort.': SORTS, 'match.kind_fit.': OFFER_KINDS, 'region.': REGIONS,
+    };
+    const used = new Set<string>();
+    for (const file of walk('views', '.hbs')) {
+      for (const m of fs.readFileSync(path.join(ROOT, file), 'utf8').matchAll(/\(concat "([^"]+)"/g)) {
+        expect(values, `${file}: unknown prefix ${m[1]}`).to.have.property(m[1]!);
+        used.add(m[1]!);
+      }
+    }
+    expect(used.size, 'scanner found the concat sites').to.be.greaterThan(8);
+    const missing = [...used].flatMap((prefix) => values[prefix]!.map((v) => prefix + v)).filter((k) => !(k in dicts['zh-CN']) || !(k in dicts.en));
+    expect(missing).to.deep.equal([]);
   });
 
   it('contains every key the templates use', () => {
