@@ -13,6 +13,7 @@ import { createMailer } from './services/mail.js';
 import { ensureSessionSecret } from './session-secret.js';
 import { maybeSeedDemo } from './seed/auto-seed.js';
 import { startScheduler } from './jobs/scheduler.js';
+import { searchIndexes } from './services/search-index.js';
 
 async function main(): Promise<void> {
   let config;
@@ -31,6 +32,8 @@ async function main(): Promise<void> {
   const sessionSecret = config.sessionSecret ?? (await ensureSessionSecret(config.dataDir));
   const app = createApp({ config: { ...config, sessionSecret }, mongoClient: db.connection.getClient() as never, mailer });
   const scheduler = startScheduler({ mailer, publicUrl: config.publicUrl });
+  // Build the search indexes now rather than on the first catalogue request.
+  searchIndexes.sync().catch((err) => console.error('search index build failed', err));
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
   const where = db.embedded ? `embedded store in ${path.join(config.dataDir, 'db')} (${db.embedded.uri})` : 'MONGODB_URI';

@@ -13,7 +13,8 @@
  * Clock skew between instances or a transaction committing a moment after a
  * later-stamped one could hide a change from the `updatedAt` watermark, so
  * the sync re-reads a short overlap window and a full rebuild runs in the
- * background every REBUILD_MS as a safety net.
+ * background every REBUILD_MS as a safety net. `npm start` builds them once
+ * at start-up so the first visitor does not wait for the initial load.
  */
 import type { Types } from 'mongoose';
 import { Demand } from '../../models/demand.js';
@@ -101,10 +102,32 @@ class Indexes {
   }
 
   private async syncOnce(): Promise<void> {
-    if (this.builtAt && Date.now() - this.builtAt > REBUILD_MS) this.reset();
+    if (this.builtAt && Date.now() - this.builtAt > REBUILD_MS) this.rebuildInBackground();
     if (!this.builtAt) this.builtAt = Date.now();
     await this.syncPatents();
     await this.syncNeeds();
+  }
+
+  private rebuilding = false;
+
+  /**
+   * The safety-net rebuild: a fresh set of indexes is built aside and swapped
+   * in when complete, so no request waits for a full load (seconds at tens
+   * of thousands of patents). Changes made meanwhile are caught by the
+   * fresh set's own overlap window on the next sync.
+   */
+  private rebuildInBackground(): void {
+    if (this.rebuilding) return;
+    this.rebuilding = true;
+    this.builtAt = Date.now();
+    const fresh = new Indexes();
+    fresh.sync().then(() => {
+      Object.assign(this, { catalogue: fresh.catalogue, entries: fresh.entries, board: fresh.board, needs: fresh.needs, patentMark: fresh.patentMark, needMark: fresh.needMark });
+    }).catch(() => {
+      // Keep serving the current indexes; the next sync after REBUILD_MS tries again.
+    }).finally(() => {
+      this.rebuilding = false;
+    });
   }
 
   private async syncPatents(): Promise<void> {
