@@ -22,7 +22,7 @@ import { Organization } from '../../models/organization.js';
 import { Patent, type OfferKind, type PatentType } from '../../models/patent.js';
 import type { SizeClass } from '../domain/sme-size.js';
 import type { TechField } from '../domain/tech-fields.js';
-import { NeedBoard, PatentCatalogue } from '../search/matching.js';
+import { NeedBoard, PatentCatalogue, type NeedForMatching } from '../search/matching.js';
 import type { Region } from '../../models/organization.js';
 
 const OVERLAP_MS = 5_000;
@@ -50,15 +50,8 @@ export interface CatalogueEntry {
   publishedAt: number;
 }
 
-export interface NeedEntry {
-  id: string;
+export interface NeedEntry extends NeedForMatching {
   organization: string;
-  title: string;
-  problem: string;
-  fields: TechField[];
-  region: Region;
-  budgetFen: number | null;
-  sizeClass: SizeClass | null;
 }
 
 const PATENT_FIELDS = 'holder titleZh titleEn abstractZh abstractEn summary fields ipc region type trl status listing updatedAt';

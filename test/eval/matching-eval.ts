@@ -15,10 +15,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SizeClass } from '../../server/domain/sme-size.js';
-import type { TechField } from '../../server/domain/tech-fields.js';
 import type { Region } from '../../models/organization.js';
 import {
-  NeedBoard, PatentCatalogue, rankNeedsForPatent, rankPatentsForNeed, type Match, type RankOptions,
+  NeedBoard, PatentCatalogue, rankNeedsForPatent, rankPatentsForNeed, type Match, type NeedForMatching, type RankOptions,
 } from '../../server/search/matching.js';
 import { generateNeeds, generatePatents } from '../../server/seed/patent-generator.js';
 import { HAND_NEEDS } from './hand-needs.js';
@@ -28,14 +27,8 @@ const GENERATED_NEEDS = 60;
 const K = 10;
 const TEXT_ONLY: RankOptions['weights'] = { fields: 0, ipc: 0, region: 0, kind: 0, budget: 0 };
 
-interface EvalNeed {
+interface EvalNeed extends Omit<NeedForMatching, 'id'> {
   source: 'generated' | 'hand';
-  title: string;
-  problem: string;
-  fields: TechField[];
-  region: Region;
-  budgetFen: number | null;
-  sizeClass: SizeClass | null;
   topics: string[];
 }
 
