@@ -4,8 +4,10 @@
  * Mongoose connections each driven by one worker loop.
  */
 import type { Types } from 'mongoose';
+import { startClientProcs, type ClientProc } from './client-procs.js';
+import { phase1Workloads, type OpUnit, type Workload } from './phase1-ops.js';
 import { fsyncLatencyMs, makeDataDir, removeDataDir, startStore } from './store-process.js';
-import { createWithIndexes, journalCounters, loadItems, makeItem, openClient, timedRun, type Client, type RunResult } from './workloads.js';
+import { createWithIndexes, journalCounters, loadItems, openClient, runLoops, timedRun, type Client, type LoopResult, type RunResult } from './workloads.js';
 
 export interface Phase1Config {
   docs: number;
@@ -13,6 +15,8 @@ export interface Phase1Config {
   warmupSeconds: number;
   reps: number;
   clients: number;
+  /** Processes the client connections are spread over (1: all in this process). */
+  clientProcs: number;
   nodeArgs: string[];
   /** Only the workloads whose name contains one of these (e.g. for profiling one of them); empty = all. */
   only: string[];
@@ -21,7 +25,7 @@ export interface Phase1Config {
 export interface OpResult {
   name: string;
   /** What the median counts: operations (or transactions) per second, or documents per second. */
-  unit: 'ops/s' | 'txn/s' | 'docs/s';
+  unit: OpUnit;
   runs: RunResult[];
   median: number;
 }
@@ -29,6 +33,7 @@ export interface OpResult {
 export interface Phase1Result {
   docs: number;
   clients: number;
+  clientProcs: number;
   poolPerClient: number;
   emptyStoreReadyMs: number;
   /** Median write + fdatasync of 200 bytes on the data directory's disk, measured before the store starts. */
@@ -49,78 +54,18 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-interface Workload {
-  name: string;
-  unit: OpResult['unit'];
-  /** Runs before every measured run (e.g. an empty target collection). */
-  prepare?: () => Promise<void>;
-  op: (c: Client) => Promise<number>;
-}
-
-function workloads(clients: Client[], ids: Types.ObjectId[]): Workload[] {
-  const setup = clients[0];
-  const rand = () => Math.floor(Math.random() * ids.length);
-  let nextK = ids.length; // inserted documents continue the unique k sequence
-  // Insert workloads write to their own collection, emptied before each run, so
-  // `items` keeps exactly `docs` documents and every read run sees the same data.
-  const freshInsertCollection = async () => {
-    await setup.Insert.collection.drop().catch(() => undefined);
-    await createWithIndexes(setup.Insert);
-  };
-  const must = <T>(value: T | null, what: string): T => {
-    if (value === null) throw new Error(`${what}: not found`);
-    return value;
-  };
-  return [
-    { name: 'insertOne', unit: 'ops/s', prepare: freshInsertCollection, op: async (c) => {
-      await c.Insert.insertOne(makeItem(nextK++));
-      return 1;
-    } },
-    { name: 'insertMany (1,000/batch)', unit: 'docs/s', prepare: freshInsertCollection, op: async (c) => {
-      const docs = Array.from({ length: 1000 }, () => makeItem(nextK++));
-      // lean: like the loaders, skip building 1,000 Mongoose documents per call.
-      await c.Insert.insertMany(docs, { lean: true });
-      return docs.length;
-    } },
-    // Reads use lean(): hydrating Mongoose documents is client CPU, not store work,
-    // and this process already shares the machine with the store.
-    { name: 'findById', unit: 'ops/s', op: async (c) => {
-      must(await c.Item.findById(ids[rand()]).lean(), 'findById');
-      return 1;
-    } },
-    { name: 'findOne({k}) indexed', unit: 'ops/s', op: async (c) => {
-      must(await c.Item.findOne({ k: rand() }).lean(), 'findOne({k})');
-      return 1;
-    } },
-    { name: 'updateOne $inc by _id', unit: 'ops/s', op: async (c) => {
-      const res = await c.Item.updateOne({ _id: ids[rand()] }, { $inc: { amount: 1 } });
-      if (res.matchedCount !== 1) throw new Error('updateOne matched nothing');
-      return 1;
-    } },
-    // A transfer: two updates in `items`, one ledger insert, committed together.
-    // connection.transaction() retries on TransientTransactionError (write conflicts).
-    { name: 'transaction (3 writes, 2 colls)', unit: 'txn/s', op: async (c) => {
-      const from = ids[rand()];
-      const to = ids[rand()];
-      await c.conn.transaction(async (session) => {
-        await c.Item.updateOne({ _id: from }, { $inc: { amount: -1 } }, { session });
-        await c.Ledger.create([{ from, to, amount: 1, at: new Date() }], { session });
-        await c.Item.updateOne({ _id: to }, { $inc: { amount: 1 } }, { session });
-      });
-      return 1;
-    } },
-  ];
-}
-
 export async function runPhase1(cfg: Phase1Config, log: (line: string) => void): Promise<Phase1Result> {
   const dataDir = await makeDataDir('bench-store-p1-');
   const fsyncMs = await fsyncLatencyMs(dataDir);
   log(`phase 1: disk write+fdatasync ${fsyncMs.toFixed(2)} ms (median of 200)`);
   const store = await startStore({ dataDir, nodeArgs: cfg.nodeArgs });
   const clients: Client[] = [];
+  let procs: ClientProc[] = [];
   try {
     log(`phase 1: store pid ${store.pid} ready in ${store.readyMs.toFixed(0)} ms at ${store.uri} (data in ${dataDir})`);
-    for (let i = 0; i < cfg.clients; i++) clients.push(await openClient(store.uri, POOL_PER_CLIENT));
+    // With client processes, this process keeps one connection for set-up and counters only.
+    const local = cfg.clientProcs > 1 ? 1 : cfg.clients;
+    for (let i = 0; i < local; i++) clients.push(await openClient(store.uri, POOL_PER_CLIENT));
     const setup = clients[0];
 
     await createWithIndexes(setup.Item);
@@ -131,11 +76,18 @@ export async function runPhase1(cfg: Phase1Config, log: (line: string) => void):
     const seedDocsPerSec = cfg.docs / ((performance.now() - seedStart) / 1000);
     log(`phase 1: seeded ${cfg.docs} documents at ${seedDocsPerSec.toFixed(0)} docs/s`);
 
-    const list = workloads(clients, ids).filter((w) => cfg.only.length === 0 || cfg.only.some((o) => w.name.includes(o)));
+    if (cfg.clientProcs > 1) {
+      procs = await startClientProcs({ uri: store.uri, procs: cfg.clientProcs, connections: cfg.clients, pool: POOL_PER_CLIENT, ids, firstK: cfg.docs });
+      log(`phase 1: ${cfg.clients} connections over ${cfg.clientProcs} client processes (${procs.map((p) => p.pid).join(', ')})`);
+    }
+    const list = phase1Workloads(setup, ids, cfg.docs).filter((w) => cfg.only.length === 0 || cfg.only.some((o) => w.name.includes(o)));
     const results: OpResult[] = list.map((w) => ({ name: w.name, unit: w.unit, runs: [], median: NaN }));
     const run = async (w: Workload, seconds: number) => {
       const before = await journalCounters(setup);
-      const r = await timedRun(cfg.clients, seconds, (i) => w.op(clients[i]), store.cpuSeconds);
+      const parts: Array<() => Promise<LoopResult>> = procs.length
+        ? procs.map((p) => () => p.run(w.name, seconds))
+        : [() => runLoops(cfg.clients, seconds, (i) => w.op(clients[i]))];
+      const r = await timedRun(parts, store.cpuSeconds);
       const after = await journalCounters(setup);
       r.syncsPerSec = (after.syncs - before.syncs) / r.seconds;
       r.recordsPerSync = (after.appends - before.appends) / Math.max(1, after.syncs - before.syncs);
@@ -169,6 +121,7 @@ export async function runPhase1(cfg: Phase1Config, log: (line: string) => void):
     return {
       docs: cfg.docs,
       clients: cfg.clients,
+      clientProcs: Math.max(1, cfg.clientProcs),
       poolPerClient: POOL_PER_CLIENT,
       emptyStoreReadyMs: store.readyMs,
       fsyncMs,
@@ -178,7 +131,7 @@ export async function runPhase1(cfg: Phase1Config, log: (line: string) => void):
       storePeakMiB: mem.peakMiB,
     };
   } finally {
-    await Promise.all(clients.map((c) => c.conn.close()));
+    await Promise.all([...procs.map((p) => p.close()), ...clients.map((c) => c.conn.close())]);
     const { code } = await store.stop();
     if (code !== 0) log(`phase 1: store exited with code ${code}\n${store.stderrTail()}`);
     await removeDataDir(dataDir);

@@ -49,7 +49,8 @@ export function medianRun(o: OpResult): RunResult {
  */
 export function boundBy(r: RunResult): string {
   if (r.storeCpu >= 0.9) return 'store CPU';
-  if (r.benchCpu >= 0.9) return 'client CPU';
+  // Each client process is one core at most; older JSON files have no clientProcs.
+  if (r.benchCpu / (r.clientProcs ?? 1) >= 0.9) return 'client CPU';
   if (r.otherCpu >= 0.5) return 'other load';
   return 'latency';
 }
@@ -109,7 +110,8 @@ export function formatReport(p1: Phase1Result | null, p2: Phase2Result | null, t
       parts.push(`WARNING: other processes used ${othersMedian.toFixed(2)} of ${os.cpus().length} cores (median over runs) during phase 1; `
         + 'throughput here understates the store (see "other CPU" and "store us/unit").', '');
     }
-    parts.push(`Phase 1: ${p1.docs} documents, ${p1.clients} Mongoose connections (maxPoolSize ${p1.poolPerClient}, one worker each)`,
+    parts.push(`Phase 1: ${p1.docs} documents, ${p1.clients} Mongoose connections (maxPoolSize ${p1.poolPerClient}, one worker each) `
+      + `in ${p1.clientProcs ?? 1} client process(es); bench CPU is theirs together`,
       table([head, ...rows], head.map((h, i) => i !== 0 && i !== reps + 2 && h !== 'bound by')),
       `disk write+fdatasync ${p1.fsyncMs.toFixed(2)} ms; empty store ready in ${p1.emptyStoreReadyMs.toFixed(0)} ms; seeding ${p1.seedDocsPerSec.toFixed(0)} docs/s; `
         + `store RSS ${p1.storeRssMiB.toFixed(0)} MiB (peak ${p1.storePeakMiB.toFixed(0)} MiB)`, '');

@@ -8,7 +8,8 @@
  * Options: --docs N (phase 2 size, default 1,000,000; 0 skips it), --only 1|2,
  * --seconds S per run (5), --reps R (3), --clients C (16), --phase1-docs N (100,000),
  * --timeout S (whole-run watchdog, 600), --load-budget S (phase 2 loading stops after S s, 180), --ops findById,insertMany (phase 1 workloads whose
- * name contains one of these; default all).
+ * name contains one of these; default all), --client-procs P (phase 1 connections spread over P client
+ * processes, default 2: one Node process per core, as a 2-core deployment runs; 1 keeps them all in this process).
  * BENCH_STORE_NODE_ARGS="--cpu-prof --cpu-prof-dir=test-output/prof" adds node flags to
  * the store child, e.g. to profile it (a profile is written when the child exits).
  *
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     reps: { type: 'string' },
     clients: { type: 'string' },
+    'client-procs': { type: 'string' },
     'phase1-docs': { type: 'string' },
     timeout: { type: 'string' },
     'load-budget': { type: 'string' },
@@ -51,6 +53,7 @@ const config = {
   warmupSeconds: quick ? 0.25 : 1,
   reps: Math.max(1, num(values.reps, 3, 'reps')),
   clients: Math.max(1, num(values.clients, 16, 'clients')),
+  clientProcs: Math.max(1, num(values['client-procs'], 2, 'client-procs')),
   phase2Docs: num(values.docs ?? process.env.BENCH_STORE_DOCS, quick ? 20_000 : 1_000_000, 'docs'),
   phase2Parallel: 4,
   // Loading 1M takes ~1 min on 2 quiet cores; past this, phase 2 goes on with what is loaded.
@@ -83,7 +86,8 @@ function finish(): void {
     machine: { ...machine, loadAvgAtEnd: os.loadavg().map((x) => +x.toFixed(2)) },
     setup: {
       store: 'child process: node --import tsx server/embedded-mongo/cli.ts --port 0 --dbpath <tmp>; fsync on (default)',
-      clients: `${config.clients} separate mongoose.createConnection() connections (maxPoolSize 2), one worker loop each`,
+      clients: `${config.clients} separate mongoose.createConnection() connections (maxPoolSize 2), one worker loop each, `
+        + `spread over ${config.clientProcs} client process(es)`,
       reads: 'lean() queries (no Mongoose document hydration)',
       inserts: 'insertOne / insertMany({lean:true}) into a separate collection with the same indexes, emptied before each run',
       median: `median of ${config.reps} interleaved repetitions of ${config.seconds} s each`,
@@ -123,7 +127,7 @@ async function main(): Promise<void> {
   if (config.only !== '2') {
     p1 = await phase('phase 1', () => runPhase1({
       docs: config.phase1Docs, seconds: config.seconds, warmupSeconds: config.warmupSeconds,
-      reps: config.reps, clients: config.clients, nodeArgs: config.storeNodeArgs, only: config.ops,
+      reps: config.reps, clients: config.clients, clientProcs: config.clientProcs, nodeArgs: config.storeNodeArgs, only: config.ops,
     }, log));
   }
   if (config.only !== '1' && config.phase2Docs > 0) {

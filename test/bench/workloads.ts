@@ -134,9 +134,14 @@ export interface RunResult {
   p99Ms: number;
   errors: number;
   firstError?: string;
-  /** Share of one core used by the store / by this benchmark process during the run. */
+  /**
+   * Share of one core used by the store / by the benchmark's client
+   * processes together during the run (up to `clientProcs` cores).
+   */
   storeCpu: number;
   benchCpu: number;
+  /** How many processes the client connections were spread over. */
+  clientProcs: number;
   /**
    * Store CPU microseconds per unit (operation or document); 1e6 / it is
    * roughly the rate the store could reach with a whole core to itself. It
@@ -149,10 +154,21 @@ export interface RunResult {
   recordsPerSync?: number;
   /**
    * CPU used by everything else on the machine during the run, in cores (from
-   * /proc/stat minus the store and this process): the machine is shared, and a
+   * /proc/stat minus the store and the client processes): the machine is shared, and a
    * run with other work competing for its cores is slower for reasons outside the store.
    */
   otherCpu: number;
+}
+
+/** What one client process measured in a run: raw samples, merged by timedRun. */
+export interface LoopResult {
+  latencies: number[];
+  units: number;
+  errors: number;
+  firstError?: string;
+  seconds: number;
+  /** CPU seconds this process used during the run. */
+  cpuSeconds: number;
 }
 
 /**
@@ -160,19 +176,12 @@ export interface RunResult {
  * op resolves to how many units (documents) it handled. In-flight operations
  * at the deadline are finished and counted, and time is taken when they end.
  */
-export async function timedRun(
-  workers: number,
-  seconds: number,
-  op: (worker: number) => Promise<number>,
-  storeCpuSeconds: () => number,
-): Promise<RunResult> {
+export async function runLoops(workers: number, seconds: number, op: (worker: number) => Promise<number>): Promise<LoopResult> {
   const latencies: number[] = [];
   let units = 0;
   let errors = 0;
   let firstError: string | undefined;
   const cpu0 = process.cpuUsage();
-  const machine0 = machineBusySeconds();
-  const storeCpu0 = storeCpuSeconds();
   const started = performance.now();
   const deadline = started + seconds * 1000;
   const loop = async (w: number): Promise<void> => {
@@ -193,11 +202,31 @@ export async function timedRun(
     }
   };
   await Promise.all(Array.from({ length: workers }, (_, w) => loop(w)));
-  const elapsed = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  return { latencies, units, errors, firstError, seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+/**
+ * Runs every client process's share of a run at once (`parts`, each resolving
+ * to its LoopResult) and merges them: rates over the longest part, latency
+ * percentiles over all samples, CPU of all client processes together.
+ */
+export async function timedRun(parts: Array<() => Promise<LoopResult>>, storeCpuSeconds: () => number): Promise<RunResult> {
+  const machine0 = machineBusySeconds();
+  const storeCpu0 = storeCpuSeconds();
+  const started = performance.now();
+  const own0 = process.cpuUsage();
+  const results = await Promise.all(parts.map((run) => run()));
+  const ownCpu = process.cpuUsage(own0);
+  const elapsed = Math.max((performance.now() - started) / 1000, ...results.map((r) => r.seconds));
   const storeCpu = storeCpuSeconds() - storeCpu0;
   const machineBusy = machineBusySeconds() - machine0;
-  latencies.sort((a, b) => a - b);
+  // In one process the part's CPU is this process's; with client processes it is
+  // theirs, plus this coordinating process's own (small) share.
+  const benchCpu = parts.length === 1 ? results[0].cpuSeconds : results.reduce((s, r) => s + r.cpuSeconds, (ownCpu.user + ownCpu.system) / 1e6);
+  const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const units = results.reduce((s, r) => s + r.units, 0);
+  const errors = results.reduce((s, r) => s + r.errors, 0);
   const pct = (p: number) => latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : NaN;
   return {
     ops: latencies.length,
@@ -208,10 +237,11 @@ export async function timedRun(
     p50Ms: pct(0.5),
     p99Ms: pct(0.99),
     errors,
-    firstError,
+    firstError: results.find((r) => r.firstError)?.firstError,
     storeCpu: storeCpu / elapsed,
-    benchCpu: (cpu.user + cpu.system) / 1e6 / elapsed,
+    benchCpu: benchCpu / elapsed,
+    clientProcs: parts.length,
     storeCpuUsPerUnit: (storeCpu * 1e6) / Math.max(1, units),
-    otherCpu: Math.max(0, machineBusy - storeCpu - (cpu.user + cpu.system) / 1e6) / elapsed,
+    otherCpu: Math.max(0, machineBusy - storeCpu - benchCpu) / elapsed,
   };
 }

@@ -4,7 +4,7 @@
  * parallel arrays), what explain reports for the planner's choice, and TTL.
  */
 import { expect } from 'chai';
-import type { Db, Document } from 'mongodb';
+import { Double, Long, type Db, type Document } from 'mongodb';
 import { startTestStore, type TestStore } from '../helpers/embedded.js';
 import { all, expectCode, planStages, type Loose } from './conformance-helpers.js';
 
@@ -166,6 +166,25 @@ describe('conformance: indexes', () => {
         expect(r.executionStats.totalDocsExamined, JSON.stringify(filter)).to.be.below(200);
         expect(await db.collection<Loose>('plan').countDocuments(filter)).to.equal(n);
       }
+    });
+
+    it('point reads: bounds in explain, numeric equivalents, misses, and a multikey document returned once', async () => {
+      const bounds = (r: Document) => {
+        let plan = r.queryPlanner.winningPlan as Document | undefined;
+        while (plan && !plan.indexBounds) plan = plan.inputStage as Document | undefined;
+        return plan?.indexBounds;
+      };
+      expect(bounds(await explain({ a: 7 }))).to.deep.equal({ a: ['7'] });
+      expect(bounds(await explain({ b: { $gt: 10, $lte: 20 } }))).to.deep.equal({ b: ['(10, 20]'] });
+      const plan = db.collection<Loose>('plan');
+      // An _id stored as Int32 17 is the same key as 17.0 and 17n: one map probe finds it for each.
+      for (const id of [17, new Double(17), Long.fromNumber(17)]) expect(await plan.findOne({ _id: id }), String(id)).to.include({ b: 17 });
+      expect(await plan.findOne({ _id: 1000 })).to.equal(null);
+      expect(await plan.findOne({ a: 1000 })).to.equal(null);
+      await plan.insertOne({ _id: 'multi', a: [4242, 4242, 7], b: -1 });
+      expect(await plan.find({ a: 4242 }).toArray()).to.have.length(1);
+      expect(await plan.countDocuments({ a: 7 })).to.equal(5);
+      await plan.deleteOne({ _id: 'multi' });
     });
 
     it('COLLSCAN when no index applies', async () => {

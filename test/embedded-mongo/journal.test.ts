@@ -38,6 +38,21 @@ describe('journal: append and replay', () => {
     expect(numbers(records)).to.deep.equal(range(0, 75));
   });
 
+  it('replays records that straddle the 8 MiB read chunks, small and larger than the chunk headroom', async () => {
+    const dir = await makeTempDir();
+    const { journal } = await openJournal(dir, { fsync: false });
+    const appends: Promise<void>[] = [];
+    // ~7,000-byte records cross the first chunk boundary; the 1.5 MiB one starts ~1.2 MiB before the second,
+    // more than the headroom, so it is joined to the next chunk by copying.
+    for (let n = 0; n < 2600; n++) appends.push(journal.append(rec(n, n === 2200 ? 1536 * 1024 : 7000)));
+    await Promise.all(appends);
+    await journal.close();
+    const { records } = await replayAll(dir);
+    expect(numbers(records)).to.deep.equal(range(0, 2600));
+    expect((records[2200].ops[0].pad as string).length).to.equal(1536 * 1024);
+    expect(records.every((r, n) => (r.ops[0].pad as string) === 'x'.repeat(n === 2200 ? 1536 * 1024 : 7000))).to.equal(true);
+  });
+
   it('keeps records with several ops together, ops in order', async () => {
     const dir = await makeTempDir();
     const { journal } = await openJournal(dir);

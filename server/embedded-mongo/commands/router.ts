@@ -77,7 +77,13 @@ const KNOWN_UNSUPPORTED = new Set([
   'setParameter', 'bulkWrite', 'createSearchIndexes', 'shutdown', 'eval', 'applyOps', 'profile',
 ]);
 
-export async function runCommand(engine: Engine, cmd: Document, connectionId: number): Promise<Document> {
+/**
+ * Runs one command. Returns the reply itself when the handler answered
+ * synchronously and left nothing to make durable (reads), so the wire layer
+ * can reply without a promise round trip; otherwise a promise of the reply.
+ * Invalid commands throw synchronously.
+ */
+export function runCommand(engine: Engine, cmd: Document, connectionId: number): Document | Promise<Document> {
   const name = Object.keys(cmd)[0];
   if (name === undefined) throw new MongoError(ErrorCodes.CommandNotFound, 'no such command: empty command document');
   const handler = Object.prototype.hasOwnProperty.call(handlers, name) ? handlers[name] : undefined;
@@ -94,15 +100,32 @@ export async function runCommand(engine: Engine, cmd: Document, connectionId: nu
   }
   const access = engine.access(txn);
   const env: CommandEnv = { engine, cmd, name, db, access, txn, sessionKey, connectionId };
-  try {
-    return await handler(env);
-  } catch (err) {
+  const failed = (err: unknown) => {
     if (txn && txn.state === 'active' && name !== 'commitTransaction') {
       engine.abort(txn, `a statement failed: ${(err as Error).message}`);
     }
-    throw err;
-  } finally {
+  };
+  let result: Document | Promise<Document>;
+  try {
+    result = handler(env);
+  } catch (err) {
+    failed(err);
+    if (access.ops.length === 0) throw err;
     // Partial results of a failed command (e.g. ordered inserts before a duplicate) are still acknowledged state.
-    await access.persist();
+    return access.persist().then(() => Promise.reject(err));
   }
+  if (!(result instanceof Promise)) {
+    return access.ops.length === 0 ? result : access.persist().then(() => result);
+  }
+  return result.then(
+    async (reply) => {
+      await access.persist();
+      return reply;
+    },
+    async (err: unknown) => {
+      failed(err);
+      await access.persist();
+      throw err;
+    },
+  );
 }

@@ -52,34 +52,32 @@ export class Access {
     const plan = planQuery(coll, filter);
     this.lastPlan = plan;
     const out: Document[] = [];
-    const consider = (idKey: string) => {
+    // Outside a transaction the plan's candidates are all there is to see, so
+    // they are read straight from the committed map without the generator a
+    // snapshot needs (a point read is one map probe).
+    const ids = this.txn ? this.candidateIds(coll, plan) : plan.candidates ?? coll.docs.keys();
+    const counted = plan.index !== null;
+    for (const idKey of ids) {
+      if (counted) this.keysExamined++;
       const doc = this.get(coll, idKey);
       this.docsExamined++;
-      if (doc && matcher.matches(doc)) out.push(doc);
-    };
-    const ids = this.candidateIds(coll, plan);
-    for (const idKey of ids) {
-      if (plan.index) this.keysExamined++;
-      consider(idKey);
-      if (limit > 0 && out.length >= limit) break;
+      if (doc && matcher.matches(doc)) {
+        out.push(doc);
+        if (limit > 0 && out.length >= limit) break;
+      }
     }
     return out;
   }
 
+  /** A snapshot's candidates: the plan's, plus documents changed or deleted since it began, plus its own writes. */
   private *candidateIds(coll: CollectionStore, plan: QueryPlan): Generator<string> {
-    const base = plan.candidates ?? coll.docs.keys();
-    if (!this.txn) {
-      yield* base;
-      return;
-    }
-    // A snapshot must also see documents changed or deleted since it began, and its own writes.
     const seen = new Set<string>();
-    for (const id of base) {
+    for (const id of plan.candidates ?? coll.docs.keys()) {
       seen.add(id);
       yield id;
     }
-    const own = this.txn.writes.get(coll)?.keys() ?? [];
-    for (const source of [this.store.changedSince(coll, this.txn.snapshot), own]) {
+    const own = this.txn!.writes.get(coll)?.keys() ?? [];
+    for (const source of [this.store.changedSince(coll, this.txn!.snapshot), own]) {
       for (const id of source) {
         if (seen.has(id)) continue;
         seen.add(id);

@@ -3,15 +3,28 @@
  * and the commit version that last wrote each document (the transaction
  * layer uses it to detect write-write conflicts and to serve snapshots).
  */
-import { UUID } from 'bson';
+import { ObjectId, UUID } from 'bson';
 import type { Document } from '../bson-values.js';
 import { ErrorCodes, MongoError } from '../errors.js';
 import { canonicalKey } from '../query/compare.js';
 import { IdIndexStore } from './id-index-store.js';
 import { duplicateKeyError, IndexStore, sameKeys, type IndexSpec } from './index-store.js';
 
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+const objectIdKey = Buffer.alloc(25, 'o', 'latin1');
+
 /** The key a document is stored under: its `_id` in canonical form. */
 export function idKeyOf(id: unknown): string {
+  // The common case, spelled out: canonicalKey's `o` + toHexString() builds the key from a dozen string pieces
+  // that the document map must then flatten, and start-up computes a million of these keys.
+  if (id instanceof ObjectId) {
+    const bytes = id.id;
+    for (let i = 0; i < 12; i++) {
+      objectIdKey[1 + 2 * i] = HEX_DIGITS[bytes[i] >> 4];
+      objectIdKey[2 + 2 * i] = HEX_DIGITS[bytes[i] & 15];
+    }
+    return objectIdKey.toString('latin1');
+  }
   return canonicalKey(id);
 }
 

@@ -96,15 +96,23 @@ export class CursorRegistry {
   }
 }
 
-/** Up to `size` documents (0 = no count limit) and at most 16 MiB, but always at least one. */
+/**
+ * Up to `size` documents (0 = no count limit) and at most 16 MiB, but always at least one.
+ * Sizes are measured only from the second document on: the first is taken
+ * whatever its size, so a one-document batch (every point read) costs no
+ * extra pass over the document.
+ */
 function takeBatch(docs: Document[], from: number, size: number): { batch: Document[]; next: number } {
   const batch: Document[] = [];
   let bytes = 0;
   let i = from;
   while (i < docs.length && (size === 0 || batch.length < size)) {
-    const s = documentSize(docs[i]);
-    if (batch.length > 0 && bytes + s > MAX_BATCH_BYTES) break;
-    bytes += s;
+    if (batch.length === 1) bytes = documentSize(batch[0]);
+    if (batch.length > 0) {
+      const s = documentSize(docs[i]);
+      if (bytes + s > MAX_BATCH_BYTES) break;
+      bytes += s;
+    }
     batch.push(docs[i]);
     i++;
   }

@@ -8,7 +8,7 @@
 import type { Document } from '../bson-values.js';
 import { isPlainObject } from '../bson-values.js';
 import { bsonTypeName, compareValues } from '../query/compare.js';
-import type { CollectionStore } from './collection-store.js';
+import { idKeyOf, type CollectionStore } from './collection-store.js';
 import type { IndexStore } from './index-store.js';
 
 type Predicate =
@@ -20,8 +20,19 @@ export interface QueryPlan {
   index: IndexStore | null;
   /** Id keys to examine; null means every document. */
   candidates: Iterable<string> | null;
-  /** A human-readable description of the index bounds, for explain. */
-  bounds: Document;
+  /** A human-readable description of the index bounds, for explain (built only when read). */
+  readonly bounds: Document;
+}
+
+/** A plan whose explain bounds are described only if explain asks: point reads never need the strings. */
+function plan(stage: QueryPlan['stage'], index: IndexStore | null, candidates: Iterable<string> | null, describeBounds: () => Document): QueryPlan {
+  let bounds: Document | undefined;
+  return {
+    stage, index, candidates,
+    get bounds() {
+      return (bounds ??= describeBounds());
+    },
+  };
 }
 
 /** Scalars an index lookup can use as an exact key (not regexes, arrays or operator documents). */
@@ -95,12 +106,11 @@ export function planQuery(coll: CollectionStore, filter: Document): QueryPlan {
   const idPred = preds.get('_id');
   if (idPred?.kind === 'eq') {
     const ids = coll.indexes.get('_id_')!;
-    return {
-      stage: idPred.values.length === 1 ? 'IDHACK' : 'IXSCAN',
-      index: ids,
-      candidates: lookupAll(ids, idPred.values.map((v) => [v])),
-      bounds: { _id: idPred.values.map(describe) },
-    };
+    const values = idPred.values;
+    // IDHACK: the _id index is the document map itself (id-index-store.ts), so
+    // one _id is one map probe, without the generators a general lookup needs.
+    const candidates = values.length === 1 ? idProbe(coll, values[0]) : lookupAll(ids, values.map((v) => [v]));
+    return plan(values.length === 1 ? 'IDHACK' : 'IXSCAN', ids, candidates, () => ({ _id: values.map(describe) }));
   }
   let best: { index: IndexStore; score: number; eqFields: number; range: Predicate | null } | null = null;
   for (const index of coll.indexes.values()) {
@@ -121,12 +131,25 @@ export function planQuery(coll: CollectionStore, filter: Document): QueryPlan {
       best = { index, score, eqFields, range: index.ordered ? rangeUsable : null };
     }
   }
-  if (!best) return { stage: 'COLLSCAN', index: null, candidates: null, bounds: {} };
+  if (!best) return plan('COLLSCAN', null, null, () => ({}));
   return buildIndexPlan(best.index, best.eqFields, best.range, preds);
 }
 
 function buildIndexPlan(index: IndexStore, eqFields: number, range: Predicate | null, preds: Map<string, Predicate>): QueryPlan {
   const eqValues = index.fields.slice(0, eqFields).map((f) => (preds.get(f) as { values: unknown[] }).values);
+  const describeBounds = () => {
+    const bounds: Document = {};
+    index.fields.slice(0, eqFields).forEach((f, i) => (bounds[f] = eqValues[i].map(describe)));
+    if (range?.kind === 'range') {
+      bounds[index.fields[eqFields]] = [`${range.lowInclusive ? '[' : '('}${describe(range.low)}, ${range.high === undefined ? 'max' : describe(range.high)}${range.highInclusive ? ']' : ')'}`];
+    }
+    return bounds;
+  };
+  // The common point read, one value on a one-field index: a single exact-key
+  // lookup yields each document once (tree entries are unique per [key, _id]), so no dedupe.
+  if (!range && eqFields === 1 && index.fields.length === 1 && eqValues[0].length === 1) {
+    return plan('IXSCAN', index, index.lookup([eqValues[0][0]]), describeBounds);
+  }
   // Expand `$in` lists into the cartesian product of exact prefixes.
   let prefixes: unknown[][] = [[]];
   for (const values of eqValues) {
@@ -134,12 +157,9 @@ function buildIndexPlan(index: IndexStore, eqFields: number, range: Predicate | 
     for (const p of prefixes) for (const v of values) next.push([...p, v]);
     prefixes = next;
   }
-  const bounds: Document = {};
-  index.fields.slice(0, eqFields).forEach((f, i) => (bounds[f] = eqValues[i].map(describe)));
   let candidates: Iterable<string>;
   if (range && range.kind === 'range') {
     const r = range;
-    bounds[index.fields[eqFields]] = [`${r.lowInclusive ? '[' : '('}${describe(r.low)}, ${r.high === undefined ? 'max' : describe(r.high)}${r.highInclusive ? ']' : ')'}`];
     const spec = {
       low: r.low,
       inRange: (v: unknown) => bracketOf(v) === r.bracket && (r.lowInclusive ? compareValues(v, r.low) >= 0 : compareValues(v, r.low) > 0),
@@ -156,7 +176,13 @@ function buildIndexPlan(index: IndexStore, eqFields: number, range: Predicate | 
   } else {
     candidates = dedupe(prefixes.map((p) => index.scan(p)));
   }
-  return { stage: 'IXSCAN', index, candidates, bounds };
+  return plan('IXSCAN', index, candidates, describeBounds);
+}
+
+/** The id key of the document whose `_id` equals `value`, if there is one. */
+function idProbe(coll: CollectionStore, value: unknown): string[] {
+  const key = idKeyOf(value);
+  return coll.docs.has(key) ? [key] : [];
 }
 
 function lookupAll(index: IndexStore, keys: unknown[][]): Iterable<string> {

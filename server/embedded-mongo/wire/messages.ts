@@ -278,7 +278,8 @@ export function encodeOpQuery(requestID: number, fullCollectionName: string, que
 /** An OP_MSG reply around an already-encoded body (flags 0, one kind-0 section). */
 export function frameOpMsgReply(requestID: number, responseTo: number, body: Uint8Array): Buffer {
   const length = HEADER_SIZE + 4 + 1 + body.length;
-  const out = Buffer.alloc(length);
+  // Every byte is written below, so the zero-fill of Buffer.alloc would be wasted on each reply.
+  const out = Buffer.allocUnsafe(length);
   writeHeader(out, length, requestID, responseTo, OpCode.MSG);
   out.writeUInt32LE(0, HEADER_SIZE);
   out[HEADER_SIZE + 4] = 0;
@@ -289,7 +290,7 @@ export function frameOpMsgReply(requestID: number, responseTo: number, body: Uin
 /** An OP_REPLY around an already-encoded document: the answer to a legacy OP_QUERY handshake. */
 export function frameOpReply(requestID: number, responseTo: number, doc: Uint8Array): Buffer {
   const length = HEADER_SIZE + 20 + doc.length;
-  const out = Buffer.alloc(length);
+  const out = Buffer.allocUnsafe(length); // every byte is written below
   writeHeader(out, length, requestID, responseTo, OpCode.REPLY);
   out.writeInt32LE(0, HEADER_SIZE); // responseFlags
   out.writeBigInt64LE(0n, HEADER_SIZE + 4); // cursorID: a command reply never opens a legacy cursor
