@@ -68,6 +68,20 @@ describe('conformance: find, cursors, findAndModify, count, distinct', () => {
   });
 
   describe('cursors', () => {
+    it('a getMore of ~17,000 small documents stays within the reply limit (array keys counted)', async function () {
+      this.timeout(120_000);
+      // 20,000 × ~900 bytes: a 16 MiB batch of documents plus ~7 bytes of array key each would overflow the reply.
+      const filler = 'x'.repeat(860);
+      const docs = Array.from({ length: 20_000 }, (_, i) => ({ _id: i, filler }));
+      await db.collection<Loose>('smalls').insertMany(docs);
+      let seen = 0;
+      for await (const d of db.collection<Loose>('smalls').find()) {
+        expect(d._id).to.equal(seen);
+        seen++;
+      }
+      expect(seen).to.equal(20_000);
+    });
+
     it('first batch is 101 by default; getMore without batchSize returns the rest', async () => {
       const first = await db.command({ find: 'many', filter: {} });
       expect(first.cursor.firstBatch).to.have.length(101);

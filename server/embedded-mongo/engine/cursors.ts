@@ -107,9 +107,14 @@ function takeBatch(docs: Document[], from: number, size: number): { batch: Docum
   let bytes = 0;
   let i = from;
   while (i < docs.length && (size === 0 || batch.length < size)) {
-    if (batch.length === 1) bytes = documentSize(batch[0]);
+    // Each array element also costs a type byte, its index as a key and the
+    // key's terminator: ~7 bytes that add up to >100 KB over ~17,000 small
+    // documents, more than the reply's headroom above 16 MiB.
+    // The first document always goes (a single document is at most 16 MiB);
+    // its size is only needed once a second one might follow (point reads skip it).
+    if (batch.length === 1) bytes = documentSize(batch[0]) + 3;
     if (batch.length > 0) {
-      const s = documentSize(docs[i]);
+      const s = documentSize(docs[i]) + 2 + String(batch.length).length;
       if (bytes + s > MAX_BATCH_BYTES) break;
       bytes += s;
     }
