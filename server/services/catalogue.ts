@@ -13,17 +13,9 @@ import type { TechField } from '../domain/tech-fields.js';
 import { NotFoundError } from '../errors.js';
 import { rankPatentsForNeed } from '../search/matching.js';
 import type { Ctx } from './context.js';
-import { searchIndexes, type CatalogueEntry } from './search-index.js';
+import { FACETS, PRICE_BANDS, searchIndexes, type CatalogueEntry, type Facet, type PriceBand } from './search-index.js';
 
-/** Price bands on the lowest up-front payment, in fen (upper bound exclusive; null = no upper bound). */
-export const PRICE_BANDS = {
-  free: [0, 1],
-  under_10k: [1, 1_000_000],
-  '10k_100k': [1_000_000, 10_000_000],
-  '100k_1m': [10_000_000, 100_000_000],
-  over_1m: [100_000_000, null],
-} as const satisfies Record<string, readonly [number, number | null]>;
-export type PriceBand = keyof typeof PRICE_BANDS;
+export { PRICE_BANDS, type PriceBand };
 
 export const SORTS = ['relevance', 'newest', 'entry_fee'] as const;
 export type CatalogueSort = (typeof SORTS)[number];
@@ -46,30 +38,19 @@ export const PAGE_SIZE = 20;
 /** Longest query that is searched; the rest is ignored (the tokenizer caps its own input too). */
 export const MAX_QUERY_CHARS = 200;
 
-type Facet = 'fields' | 'ipc' | 'regions' | 'kinds' | 'types' | 'price' | 'holder';
+type Chosen = Record<Facet, readonly string[]>;
 
-function bandOf(fee: number | null): PriceBand | null {
-  if (fee === null) return null;
-  for (const [band, [lo, hi]] of Object.entries(PRICE_BANDS) as [PriceBand, readonly [number, number | null]][]) {
-    if (fee >= lo && (hi === null || fee < hi)) return band;
-  }
-  return null;
-}
-
-/** The values one entry contributes to each facet. */
-function facetValues(e: CatalogueEntry): Record<Facet, string[]> {
-  const band = bandOf(e.minEntryFeeFen);
-  return { fields: e.fields, ipc: e.ipcSubclasses, regions: [e.region], kinds: e.kinds, types: [e.type], price: band ? [band] : [], holder: [e.holder] };
+function chosenOf(q: CatalogueQuery): Chosen {
+  return { fields: q.fields, ipc: q.ipc, regions: q.regions, kinds: q.kinds, types: q.types, price: q.price, holder: q.holder ? [q.holder] : [] };
 }
 
 /** Whether `e` passes every filter except `skip` (so a facet counts what choosing its value would give). */
-function passes(e: CatalogueEntry, q: CatalogueQuery, values: Record<Facet, string[]>, skip?: Facet): boolean {
-  const chosen: Record<Facet, readonly string[]> = { fields: q.fields, ipc: q.ipc, regions: q.regions, kinds: q.kinds, types: q.types, price: q.price, holder: q.holder ? [q.holder] : [] };
-  for (const f of Object.keys(chosen) as Facet[]) {
+function passes(e: CatalogueEntry, chosen: Chosen, trlMin: number | null, skip?: Facet): boolean {
+  for (const f of FACETS) {
     if (f === skip || !chosen[f].length) continue;
-    if (!values[f].some((v) => chosen[f].includes(v))) return false;
+    if (!e.facets[f].some((v) => chosen[f].includes(v))) return false;
   }
-  return q.trlMin === null || (e.trl !== null && e.trl >= q.trlMin);
+  return trlMin === null || (e.trl !== null && e.trl >= trlMin);
 }
 
 export async function searchCatalogue(_ctx: Ctx, q: CatalogueQuery) {
@@ -78,21 +59,23 @@ export async function searchCatalogue(_ctx: Ctx, q: CatalogueQuery) {
   const text = q.q.trim().slice(0, MAX_QUERY_CHARS);
   let pool: { entry: CatalogueEntry; score: number; matched: string[] }[];
   if (text) {
-    const hits = catalogue.index.search(text, { limit: 5_000, filter: (id) => entries.get(id)?.listed === true });
+    // Every hit, not a top-k: the counts must be true counts.
+    const hits = catalogue.index.search(text, { limit: Math.max(1, entries.size), filter: (id) => entries.get(id)?.listed === true });
     pool = hits.map((h) => ({ entry: entries.get(h.id)!, score: h.score, matched: h.matched }));
   } else {
-    pool = [...entries.values()].filter((e) => e.listed).map((entry) => ({ entry, score: 0, matched: [] }));
+    pool = [];
+    for (const entry of entries.values()) if (entry.listed) pool.push({ entry, score: 0, matched: [] });
   }
-  const withValues = pool.map((r) => ({ ...r, values: facetValues(r.entry) }));
-  const results = withValues.filter((r) => passes(r.entry, q, r.values));
+  const chosen = chosenOf(q);
+  const results = pool.filter((r) => passes(r.entry, chosen, q.trlMin));
 
+  // One pass per facet over the pool; with no filter chosen elsewhere it is just the results.
   const facets = {} as Record<Facet, Map<string, number>>;
-  for (const f of ['fields', 'ipc', 'regions', 'kinds', 'types', 'price', 'holder'] as Facet[]) {
+  for (const f of FACETS) {
     const counts = new Map<string, number>();
-    for (const r of withValues) {
-      if (!passes(r.entry, q, r.values, f)) continue;
-      for (const v of r.values[f]) counts.set(v, (counts.get(v) ?? 0) + 1);
-    }
+    const othersChosen = FACETS.some((g) => g !== f && chosen[g].length) || q.trlMin !== null;
+    const source = chosen[f].length || othersChosen ? pool.filter((r) => passes(r.entry, chosen, q.trlMin, f)) : pool;
+    for (const r of source) for (const v of r.entry.facets[f]) counts.set(v, (counts.get(v) ?? 0) + 1);
     facets[f] = counts;
   }
 
@@ -104,7 +87,7 @@ export async function searchCatalogue(_ctx: Ctx, q: CatalogueQuery) {
   });
   const pages = Math.max(1, Math.ceil(results.length / PAGE_SIZE));
   const page = Math.min(q.page, pages);
-  const holderNames = new Map([...entries.values()].map((e) => [e.holder, { zh: e.holderZh, en: e.holderEn }]));
+  const holderNames = searchIndexes.holderNames;
   return {
     total: results.length,
     page,
