@@ -20,6 +20,8 @@ const paymentSchema = new Schema(
     status: { type: String, enum: PAYMENT_STATUSES, required: true },
     /** Stripe Checkout Session id / PaymentIntent id, or the bank transfer's reference. */
     providerRef: { type: String, default: '' },
+    /** Bank transfers: the day the SME says the money left its account (to match the TTO's bank statement). */
+    transferredAt: { type: Date, default: null },
     idempotencyKey: { type: String, required: true },
     /** Only the part that went to the invoice; any excess is recorded on the invoice as overpaid. */
     appliedFen: { type: Number, default: 0 },

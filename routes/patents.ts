@@ -50,7 +50,7 @@ function fieldChoices(selected: string | string[] | undefined) {
   return TECH_FIELDS.map((key) => ({ key, checked: chosen.has(key) }));
 }
 
-export function createPatentRouter(_deps: RouteDeps): Router {
+export function createPatentRouter(deps: RouteDeps): Router {
   const router = Router();
   const tto = requireLogin('tto');
 
@@ -102,7 +102,7 @@ export function createPatentRouter(_deps: RouteDeps): Router {
   router.post('/patents/:id', tto, async (req, res) => {
     const id = String(req.params.id);
     try {
-      await updatePatent(ctxOf(req), id, patentInput(req.body));
+      await updatePatent(ctxOf(req), id, patentInput(req.body), deps);
       flash(req, 'success', 'patent.updated');
       res.redirect(303, `/patents/${id}`);
     } catch (err) {

@@ -9,7 +9,7 @@ import express, { type Express } from 'express';
 import { engine } from 'express-handlebars';
 import session from 'express-session';
 import type { MongoClient } from 'mongodb';
-import type { Config } from './config.js';
+import type { Config, StripeConfig } from './config.js';
 import { configurePassport } from './auth/passport.js';
 import './auth/types.js';
 import { errorHandler, notFound } from './http/error-handler.js';
@@ -24,14 +24,17 @@ import { createAdminRouter } from '../routes/admin.js';
 import { createAuditRouter } from '../routes/audit.js';
 import { createAuthRouter } from '../routes/auth.js';
 import { createCatalogueRouter } from '../routes/catalogue.js';
+import { createDashboardRouter } from '../routes/dashboards.js';
 import { createDemandRouter } from '../routes/demands.js';
+import { createLicensingRouter } from '../routes/licensing.js';
+import { createPaymentsRouter, stripeWebhookHandler } from '../routes/payments.js';
 import { createHomeRouter } from '../routes/home.js';
 import { createPatentImportRouter, importUploadParser } from '../routes/patent-import.js';
 import { createPatentRouter } from '../routes/patents.js';
 import { createRegisterRouter } from '../routes/register.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'sessionSecret' | 'publicUrl' | 'trustProxy' | 'nodeEnv'> & { sessionSecret: string };
+  config: Pick<Config, 'sessionSecret' | 'publicUrl' | 'trustProxy' | 'nodeEnv'> & { sessionSecret: string; stripe?: StripeConfig | null };
   /** The driver client behind Mongoose, for the session store. */
   mongoClient: MongoClient;
   mailer: Mailer;
@@ -43,6 +46,8 @@ export interface AppDeps {
 export interface RouteDeps {
   mailer: Mailer;
   publicUrl: string;
+  /** Null: no Stripe account configured, invoices are paid by bank transfer only. */
+  stripe: StripeConfig | null;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -71,6 +76,8 @@ export function createApp(deps: AppDeps): Express {
   // Body-parser errors (413, 400) are rendered before the session exists, so
   // they need a translator too: Accept-Language only here, the full choice below.
   app.use(i18nMiddleware(dicts));
+  // Stripe signs the exact bytes it sent: the webhook takes the raw body, before any parser, and outside CSRF and sessions.
+  app.post('/webhooks/stripe', express.raw({ type: () => true, limit: '1mb' }), stripeWebhookHandler(deps.config.stripe ?? null));
   app.use(express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 200 }));
   app.use(session({
     name: 'yrd.sid',
@@ -103,7 +110,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(flashMiddleware);
 
   const limits = deps.rateLimits ?? { login: 20, signup: 10, reset: 5 };
-  const routeDeps: RouteDeps = { mailer: deps.mailer, publicUrl: deps.config.publicUrl };
+  const routeDeps: RouteDeps = { mailer: deps.mailer, publicUrl: deps.config.publicUrl, stripe: deps.config.stripe ?? null };
   app.use(['/login'], formRateLimit({ windowMinutes: 15, limit: limits.login }));
   app.use(['/register'], formRateLimit({ windowMinutes: 60, limit: limits.signup }));
   app.use(['/password/forgot'], formRateLimit({ windowMinutes: 60, limit: limits.reset }));
@@ -118,6 +125,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(createPatentRouter(routeDeps));
   app.use(createCatalogueRouter(routeDeps));
   app.use(createDemandRouter(routeDeps));
+  app.use(createLicensingRouter(routeDeps));
+  app.use(createPaymentsRouter(routeDeps));
+  app.use(createDashboardRouter(routeDeps));
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -5,6 +5,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { connectDatabase } from './db.js';
 import { loadDemoCatalogue } from './seed/load-demo-catalogue.js';
+import { loadDemoLicences } from './seed/load-demo-licences.js';
 import { isDatabaseEmpty, loadDemo } from './seed/load-demo.js';
 
 async function seed(): Promise<void> {
@@ -18,6 +19,7 @@ async function seed(): Promise<void> {
     }
     const { organizations, users } = await loadDemo();
     const catalogue = await loadDemoCatalogue();
+    await loadDemoLicences();
     console.log(`Loaded the demo: ${organizations} organisations, ${users} users, ${catalogue.patents} patents, ${catalogue.offers} offers, ${catalogue.needs} needs.`);
   } finally {
     await db.close();

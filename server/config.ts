@@ -25,6 +25,21 @@ export interface Config {
   readonly trustProxy: number;
   /** Load the demo data into an empty database on start: 'auto' (embedded store only), 'always', 'never'. */
   readonly seedDemo: 'auto' | 'always' | 'never';
+  /** Days an invoice may be overdue before the default sweep declares it (and its licence) defaulted; the fund's rule. */
+  readonly defaultDaysOverdue: number;
+  /** Stripe Checkout; null (no STRIPE_SECRET_KEY) means invoices are paid by bank transfer only. */
+  readonly stripe: StripeConfig | null;
+}
+
+/** Where and how the app talks to Stripe: host, port and protocol are settable so tests use a fake on loopback. */
+export interface StripeConfig {
+  readonly secretKey: string;
+  readonly webhookSecret: string;
+  readonly host: string;
+  readonly port: number;
+  readonly protocol: 'http' | 'https';
+  /** Checkout's payment_method_types: what the Stripe account has enabled (card; alipay, wechat_pay where allowed). */
+  readonly paymentMethods: readonly string[];
 }
 
 export class ConfigError extends Error {}
@@ -55,6 +70,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^\d+$/.test(trustRaw)) problems.push(`TRUST_PROXY must be the number of proxy hops, e.g. 0 or 1 (got "${trustRaw}")`);
   const seedDemo = (env.SEED_DEMO ?? 'auto') as Config['seedDemo'];
   if (!['auto', 'always', 'never'].includes(seedDemo)) problems.push(`SEED_DEMO must be auto, always or never (got "${seedDemo}")`);
+  const defaultDaysRaw = env.DEFAULT_DAYS_OVERDUE ?? '90';
+  if (!/^\d+$/.test(defaultDaysRaw) || Number(defaultDaysRaw) < 1 || Number(defaultDaysRaw) > 3650) {
+    problems.push(`DEFAULT_DAYS_OVERDUE must be a whole number of days from 1 to 3650 (got "${defaultDaysRaw}")`);
+  }
+  const stripe = stripeConfig(env, problems);
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze({
     mongodbUri,
@@ -68,5 +88,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailFrom: env.MAIL_FROM ?? 'YRD Exchange <no-reply@localhost>',
     trustProxy: Number(trustRaw),
     seedDemo,
+    defaultDaysOverdue: Number(defaultDaysRaw),
+    stripe,
   });
+}
+
+/** STRIPE_*: all or nothing — a key without the webhook secret could take money it can never confirm. */
+function stripeConfig(env: NodeJS.ProcessEnv, problems: string[]): StripeConfig | null {
+  const secretKey = env.STRIPE_SECRET_KEY?.trim() || null;
+  if (!secretKey) return null;
+  if (!/^(sk|rk)_(test|live)_\w+$/.test(secretKey)) problems.push('STRIPE_SECRET_KEY must look like sk_test_… or sk_live_…');
+  const webhookSecret = env.STRIPE_WEBHOOK_SECRET?.trim() ?? '';
+  if (!/^whsec_\w+$/.test(webhookSecret)) problems.push('STRIPE_WEBHOOK_SECRET (whsec_…) is required when STRIPE_SECRET_KEY is set');
+  const host = env.STRIPE_API_HOST?.trim() || 'api.stripe.com';
+  if (!/^[A-Za-z0-9.-]+$/.test(host)) problems.push(`STRIPE_API_HOST must be a host name (got "${host}")`);
+  const portRaw = env.STRIPE_API_PORT?.trim() || '443';
+  const port = Number(portRaw);
+  if (!/^\d+$/.test(portRaw) || port < 1 || port > 65535) problems.push(`STRIPE_API_PORT must be a port number (got "${portRaw}")`);
+  const protocol = (env.STRIPE_API_PROTOCOL?.trim() || 'https') as StripeConfig['protocol'];
+  if (protocol !== 'http' && protocol !== 'https') problems.push(`STRIPE_API_PROTOCOL must be http or https (got "${protocol}")`);
+  const paymentMethods = (env.STRIPE_PAYMENT_METHODS ?? 'card').split(',').map((m) => m.trim()).filter(Boolean);
+  if (!paymentMethods.length || paymentMethods.some((m) => !/^[a-z_]+$/.test(m))) {
+    problems.push('STRIPE_PAYMENT_METHODS must list Stripe payment method types, e.g. card,alipay,wechat_pay');
+  }
+  return Object.freeze({ secretKey, webhookSecret, host, port, protocol, paymentMethods: Object.freeze(paymentMethods) });
 }

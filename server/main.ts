@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   await maybeSeedDemo(config, db.embedded !== null);
   const sessionSecret = config.sessionSecret ?? (await ensureSessionSecret(config.dataDir));
   const app = createApp({ config: { ...config, sessionSecret }, mongoClient: db.connection.getClient() as never, mailer });
-  const scheduler = startScheduler({ mailer, publicUrl: config.publicUrl });
+  const scheduler = startScheduler({ mailer, publicUrl: config.publicUrl, defaultDaysOverdue: config.defaultDaysOverdue });
   // Build the search indexes now rather than on the first catalogue request.
   searchIndexes.sync().catch((err) => console.error('search index build failed', err));
   const server = http.createServer(app);

@@ -3,18 +3,29 @@
  * lease, so however many instances run, one does the work. Errors are
  * logged and the next tick tries again; stop() ends the timers on shutdown.
  */
+import { sendInvoiceReminders } from '../services/invoice-reminders.js';
+import { advanceFreePeriods } from '../services/licensing.js';
 import type { Mailer } from '../services/mail.js';
+import { chaseLateReports } from '../services/revenue-reports.js';
+import { runDefaultSweep } from './default-sweep.js';
 import { withLease } from './lease.js';
 import { runNeedDigest } from './need-digest.js';
+import { runPatentLapseSweep } from './patent-lapse-sweep.js';
 
 export interface Scheduler {
   stop(): void;
 }
 
-export function startScheduler(deps: { mailer: Mailer; publicUrl: string; logger?: { error(msg: string, err?: unknown): void } }): Scheduler {
+export function startScheduler(deps: { mailer: Mailer; publicUrl: string; defaultDaysOverdue?: number; logger?: { error(msg: string, err?: unknown): void } }): Scheduler {
   const logger = deps.logger ?? console;
-  const jobs = [
+  const jobs: { name: string; everyMs: number; run: () => Promise<unknown> }[] = [
     { name: 'need-digest', everyMs: 60 * 60_000, run: () => runNeedDigest(deps) },
+    { name: 'default-sweep', everyMs: 60 * 60_000, run: () => runDefaultSweep({ ...deps, daysToDefault: deps.defaultDaysOverdue ?? 90 }) },
+    { name: 'patent-lapse-sweep', everyMs: 24 * 60 * 60_000, run: () => runPatentLapseSweep(deps) },
+    // Pay-later licences whose free period has ended start paying (bills per fee form).
+    { name: 'free-periods', everyMs: 60 * 60_000, run: () => advanceFreePeriods(new Date()) },
+    { name: 'invoice-reminders', everyMs: 60 * 60_000, run: () => sendInvoiceReminders(new Date(), deps.mailer, deps.publicUrl) },
+    { name: 'late-revenue-reports', everyMs: 24 * 60 * 60_000, run: () => chaseLateReports(new Date(), deps.mailer) },
   ];
   const timers = jobs.map((job) => {
     const tick = () => {

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config.js';
 import { loadDemoCatalogue } from './load-demo-catalogue.js';
+import { loadDemoLicences } from './load-demo-licences.js';
 import { isDatabaseEmpty, loadDemo } from './load-demo.js';
 
 export async function maybeSeedDemo(config: Pick<Config, 'seedDemo'>, embedded: boolean): Promise<boolean> {
@@ -13,6 +14,7 @@ export async function maybeSeedDemo(config: Pick<Config, 'seedDemo'>, embedded: 
   if (!(await isDatabaseEmpty())) return false;
   const { organizations, users } = await loadDemo();
   const catalogue = await loadDemoCatalogue();
+  await loadDemoLicences();
   console.log(`Loaded the demo: ${organizations} organisations, ${users} users, ${catalogue.patents} patents (${catalogue.offers} offers), ${catalogue.needs} needs (see README for the logins).`);
   return true;
 }

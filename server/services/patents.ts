@@ -9,6 +9,9 @@ import { Organization } from '../../models/organization.js';
 import { Patent } from '../../models/patent.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { recordAudit } from './audit.js';
+import { sendLicensingNotices } from './licensing-notices.js';
+import type { Mailer } from './mail.js';
+import { endLicencesOnPatentLapse, LAPSED_LEGAL_STATUSES, type LapseResult } from './patent-lapse.js';
 import { requireRole, type Actor, type Ctx } from './context.js';
 import { checkPatentInput, type PatentInput, type PatentValues } from './patent-input.js';
 
@@ -57,12 +60,19 @@ function changedFields(before: Record<string, unknown>, after: PatentValues): st
   return Object.keys(after).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k as keyof PatentValues]));
 }
 
-export async function updatePatent(ctx: Ctx, id: string, input: PatentInput) {
+/**
+ * Edits a patent. Setting its legal status to lapsed, invalidated or expired
+ * ends its live licences in the same transaction (patent-lapse.ts); with
+ * `notify`, both parties of each are told after the commit.
+ */
+export async function updatePatent(ctx: Ctx, id: string, input: PatentInput, notify?: { mailer: Mailer; publicUrl: string }) {
   const actor = requireRole(ctx, 'tto');
   await ownPatent(actor, id);
   const values = valuesOrThrow(input);
+  let lapse: LapseResult | null = null;
   try {
-    return await mongoose.connection.transaction(async (session) => {
+    const updated = await mongoose.connection.transaction(async (session) => {
+      lapse = null;
       const patent = await ownPatent(actor, id, session);
       if (patent.status === 'retired') throw new ConflictError('patent.retired');
       const offers = await Offer.find({ patent: patent._id, status: { $ne: 'draft' } }).session(session).lean();
@@ -75,11 +85,16 @@ export async function updatePatent(ctx: Ctx, id: string, input: PatentInput) {
         throw new ValidationError({ exclusiveLicence: { key: 'patent.input.exclusive_open_live' } });
       }
       const changed = changedFields(patent.toObject(), values);
+      const lapses = LAPSED_LEGAL_STATUSES.includes(values.legalStatus) && !LAPSED_LEGAL_STATUSES.includes(patent.legalStatus);
       patent.set(values);
       await patent.save({ session });
       await recordAudit(ctx, 'patent.updated', { type: 'Patent', id: patent._id }, { changed }, session);
+      if (lapses) lapse = await endLicencesOnPatentLapse(ctx, patent._id, new Date(), values.legalStatus, session);
       return patent;
     });
+    const ended = lapse as LapseResult | null;
+    if (notify && ended?.notices.length) await sendLicensingNotices(notify.mailer, notify.publicUrl, ended.notices);
+    return updated;
   } catch (err) {
     throw duplicateNumber(err) ?? err;
   }

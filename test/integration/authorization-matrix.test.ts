@@ -17,6 +17,9 @@ import { Patent } from '../../models/patent.js';
 import { loadDemoCatalogue } from '../../server/seed/load-demo-catalogue.js';
 import { loadDemo } from '../../server/seed/load-demo.js';
 import { startApp, type AppHarness } from '../helpers/app-harness.js';
+import { DASHBOARD_AUTHZ_ROUTES } from './authorization-dashboards.js';
+import { LICENSING_AUTHZ_ROUTES, prepareLicensingFixtures, useLicensingFixtures } from './authorization-licensing.js';
+import { PAYMENTS_AUTHZ_ROUTES, preparePaymentsAuthz } from './authorization-payments.js';
 import { AUTHZ_ACTORS, AUTHZ_ROUTES, type AuthzActor, type AuthzFixtures, type Outcome } from './authorization-table.js';
 import { counts, csrfOf, DEMO, expectNoInternals, expectShows, rejects, signedIn, t, validUscc, type Agent } from './helpers.js';
 
@@ -41,6 +44,9 @@ describe('authorisation matrix', function () {
     const listed = await Patent.findOne({ holder: { $ne: ttoOrg }, 'listing.listed': true }).lean();
     const demand = await Demand.findOne({ organization: smeOrg }).lean();
     fx = { pendingOrgIds: pending.map((o) => String(o._id)), serial: () => n++, patentId: String(own!._id), listedPatentId: String(listed!._id), demandId: String(demand!._id) };
+    // Licensing and payments rows act on records of their own.
+    useLicensingFixtures(await prepareLicensingFixtures());
+    await preparePaymentsAuthz();
   });
   after(async () => {
     await h.stop();
@@ -50,7 +56,7 @@ describe('authorisation matrix', function () {
     return typeof o === 'string' ? o : `redirect to ${o.redirect}`;
   }
 
-  for (const route of AUTHZ_ROUTES) {
+  for (const route of [...AUTHZ_ROUTES, ...LICENSING_AUTHZ_ROUTES, ...PAYMENTS_AUTHZ_ROUTES, ...DASHBOARD_AUTHZ_ROUTES]) {
     describe(`${route.method} ${route.name}`, () => {
       for (const actor of Object.keys(AUTHZ_ACTORS) as AuthzActor[]) {
         const outcome = route.expect[actor];

@@ -8,7 +8,9 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
+import { INVOICE_KINDS } from '../../models/invoice.js';
 import { FEE_FORMS, OFFER_STATUSES, PAYMENT_TRIGGERS } from '../../models/offer.js';
+import { INVOICE_STATUSES, LICENCE_STATES } from '../../server/domain/licence-states.js';
 import { REGIONS } from '../../models/organization.js';
 import { EXCLUSIVE_LICENCES, LEGAL_STATUSES, OFFER_KINDS, PATENT_TYPES } from '../../models/patent.js';
 import { ROLES } from '../../models/user.js';
@@ -175,6 +177,7 @@ describe('i18n dictionaries', () => {
       'offer.kind.': OFFER_KINDS, 'offer.new.': OFFER_KINDS, 'offer.status.': OFFER_STATUSES, 'offer.form.intro.': OFFER_KINDS,
       'offer.term.hint.': OFFER_KINDS, 'offer.fee_form.': FEE_FORMS, 'offer.trigger.': PAYMENT_TRIGGERS, 'field.': TECH_FIELDS,
       'catalogue.price.': Object.keys(PRICE_BANDS), 'catalogue.sort.': SORTS, 'match.kind_fit.': OFFER_KINDS, 'region.': REGIONS,
+      'licence.state.': LICENCE_STATES, 'licence.take.title.': OFFER_KINDS, 'licence.invoice_status.': INVOICE_STATUSES, 'licence.invoice_kind.': INVOICE_KINDS,
     };
     const used = new Set<string>();
     for (const file of walk('views', '.hbs')) {
