@@ -3,8 +3,15 @@
  * invoice issued, a payment received, an invoice overdue or defaulted, a
  * write-off, a lapse — recorded in the same transaction as the change, once
  * (the unique `key`). The fund ledger (issue 6) posts from these as a
- * subscriber that remembers the last `seq` it processed: posting is added
- * later without touching licensing.
+ * subscriber: it takes unposted events in (occurredAt, _id) order, posts
+ * each with the event's key as the posting's idempotency key, and stamps
+ * `postedAt` — so posting is added later without touching licensing, and a
+ * subscriber that runs twice posts nothing twice.
+ *
+ * There is deliberately no global sequence number here: a counter taken in
+ * every licensing transaction made them all conflict with one another
+ * (webhook handling fell to ~80 events/s); the ledger's own transfers carry
+ * the strictly increasing `seq` the audit trail needs.
  */
 import mongoose, { Schema, type InferSchemaType } from 'mongoose';
 
@@ -16,8 +23,6 @@ export type LicensingEventType = (typeof LICENSING_EVENT_TYPES)[number];
 
 const licensingEventSchema = new Schema(
   {
-    /** Strictly increasing (a counter taken in the same transaction), the subscriber's cursor. */
-    seq: { type: Number, required: true },
     type: { type: String, enum: LICENSING_EVENT_TYPES, required: true },
     /** Idempotency: one event per fact, e.g. `payment.received:<paymentId>`. */
     key: { type: String, required: true },
@@ -29,13 +34,15 @@ const licensingEventSchema = new Schema(
     licensee: { type: Schema.Types.ObjectId, ref: 'Organization', required: true },
     amountFen: { type: Number, default: 0 },
     data: { type: Schema.Types.Mixed, default: {} },
+    /** Set by the fund ledger's subscriber once posted. */
+    postedAt: { type: Date, default: null },
   },
   { versionKey: false },
 );
 
-licensingEventSchema.index({ seq: 1 }, { unique: true });
 licensingEventSchema.index({ key: 1 }, { unique: true });
-licensingEventSchema.index({ licence: 1, seq: 1 });
+licensingEventSchema.index({ licence: 1, occurredAt: 1 });
+licensingEventSchema.index({ postedAt: 1, occurredAt: 1, _id: 1 });
 
 export type LicensingEventAttrs = InferSchemaType<typeof licensingEventSchema>;
 export const LicensingEvent = mongoose.model('LicensingEvent', licensingEventSchema);

@@ -1,7 +1,7 @@
 /**
  * The batch forms of the two licensing primitives, for sweeps that move
  * thousands of records at once: recording many licensing events (one
- * counter bump for a block of `seq` values instead of one per event) and
+ * insertMany, keys checked in one query) and
  * moving many licences along the transition table (conditional updateMany
  * per source state, history appended, one audit event per licence). Both run
  * inside the caller's transaction, so either the whole batch happens or none
@@ -10,15 +10,11 @@
  */
 import type { ClientSession, Types } from 'mongoose';
 import { AuditEvent } from '../../models/audit-event.js';
-import { Counter } from '../../models/counter.js';
 import { Licence } from '../../models/licence.js';
 import { LicensingEvent } from '../../models/licensing-event.js';
 import { canTransition, LICENCE_STATES, LICENCE_TRANSITIONS, type LicenceState } from '../domain/licence-states.js';
 import type { Ctx } from './context.js';
 import type { LicensingEventInput } from './licensing-events.js';
-
-/** The same counter recordLicensingEvent takes its numbers from, so `seq` stays one strictly increasing sequence. */
-const EVENT_COUNTER = 'licensing-event';
 
 /**
  * Records the events whose keys are not recorded yet; returns how many were
@@ -32,10 +28,8 @@ export async function recordLicensingEvents(events: LicensingEventInput[], sessi
   for (const e of existing) byKey.delete(e.key);
   const fresh = [...byKey.values()];
   if (!fresh.length) return 0;
-  const counter = await Counter.findOneAndUpdate({ _id: EVENT_COUNTER }, { $inc: { value: fresh.length } }, { upsert: true, returnDocument: 'after', session });
-  const first = counter!.value - fresh.length + 1;
   await LicensingEvent.insertMany(
-    fresh.map((e, i) => ({ ...e, seq: first + i, invoice: e.invoice ?? null, payment: e.payment ?? null, amountFen: e.amountFen ?? 0, data: e.data ?? {} })),
+    fresh.map((e) => ({ ...e, invoice: e.invoice ?? null, payment: e.payment ?? null, amountFen: e.amountFen ?? 0, data: e.data ?? {}, postedAt: null })),
     // lean: the documents are built here from typed values, so Mongoose's per-document hydration (4× the cost of the insert) buys nothing.
     { session, lean: true },
   );

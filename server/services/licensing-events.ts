@@ -4,7 +4,6 @@
  * sweep or a redelivered webhook never produces two events.
  */
 import type { ClientSession, Types } from 'mongoose';
-import { nextValue } from '../../models/counter.js';
 import { LicensingEvent, type LicensingEventType } from '../../models/licensing-event.js';
 
 export interface LicensingEventInput {
@@ -22,7 +21,6 @@ export interface LicensingEventInput {
 
 export async function recordLicensingEvent(e: LicensingEventInput, session: ClientSession): Promise<boolean> {
   if (await LicensingEvent.exists({ key: e.key }).session(session)) return false;
-  const seq = await nextValue('licensing-event', session);
-  await LicensingEvent.create([{ ...e, seq, amountFen: e.amountFen ?? 0, data: e.data ?? {} }], { session });
+  await LicensingEvent.create([{ ...e, amountFen: e.amountFen ?? 0, data: e.data ?? {} }], { session });
   return true;
 }

@@ -91,20 +91,6 @@ export interface WebhookResult {
   outcome: string;
 }
 
-/**
- * One webhook transaction at a time in this process. Every credit takes the
- * next licensing-event number, so concurrent transactions would conflict on
- * it and retry each other into the ground (a storm of 16 deliveries ran at
- * a third of the speed of one-by-one); queuing them here costs nothing, and
- * across instances the store's write conflicts still keep them correct.
- */
-let queue: Promise<unknown> = Promise.resolve();
-function serialised<T>(work: () => Promise<T>): Promise<T> {
-  const run = queue.then(work, work);
-  queue = run.catch(() => undefined);
-  return run;
-}
-
 /** Verifies and handles one webhook delivery; throws WebhookSignatureError for anything not signed by Stripe with our secret. */
 export async function handleStripeWebhook(raw: Buffer, signature: string | undefined, config: StripeConfig, meta: RequestMeta): Promise<WebhookResult> {
   let event: Stripe.Event;
@@ -115,12 +101,12 @@ export async function handleStripeWebhook(raw: Buffer, signature: string | undef
   }
   const ctx: Ctx = { actor: null, meta };
   try {
-    return await serialised(() => mongoose.connection.transaction(async (session) => {
+    return await mongoose.connection.transaction(async (session) => {
       await StripeEvent.create([{ _id: event.id, type: event.type, receivedAt: new Date() }], { session });
       const outcome = await dispatch(ctx, event, session);
       await StripeEvent.updateOne({ _id: event.id }, { $set: { outcome } }, { session });
       return { eventId: event.id, duplicate: false, outcome };
-    }));
+    });
   } catch (err) {
     if ((err as { code?: number }).code === 11000) return { eventId: event.id, duplicate: true, outcome: 'already handled' };
     throw err;
