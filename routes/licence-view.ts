@@ -30,12 +30,19 @@ export function licenceView(data: LicenceData, t: Translate) {
 let both: { zh: Translate; en: Translate } | null = null;
 
 /** Translators for both languages (the dictionaries are read once, on first use). */
-function translators() {
+export function translators() {
   if (!both) {
     const dicts = loadDictionaries(path.resolve('views/locales'));
     both = { zh: translator(dicts, 'zh-CN'), en: translator(dicts, 'en') };
   }
   return both;
+}
+
+/** `{{zh "key"}}` and `{{en "key"}}` for pages that state everything in both languages. */
+export function bilingualHelpers() {
+  const { zh, en } = translators();
+  const helper = (tr: Translate) => (key: string, options: { hash?: Record<string, string | number> }) => tr(key, options?.hash ?? {});
+  return { zh: helper(zh), en: helper(en) };
 }
 
 /**
@@ -47,11 +54,10 @@ export function contractModel(data: Awaited<ReturnType<typeof getContract>>) {
   const { licence } = data;
   const kind = licence.kind as OfferKind;
   const terms = licence.terms as OfferTermsValues;
-  const helper = (tr: Translate) => (key: string, options: { hash?: Record<string, string | number> }) => tr(key, options?.hash ?? {});
   return {
     layout: 'contract',
     title: `${licence.number} · ${licence.snapshot?.patentTitleZh ?? ''}`,
-    helpers: { zh: helper(zh), en: helper(en) },
+    helpers: bilingualHelpers(),
     licence, licensor: data.licensor, licensee: data.licensee, patent: data.patent, signer: data.signer,
     lines: { zh: termLines(kind, terms, zh), en: termLines(kind, terms, en) },
     kindZh: zh(`offer.kind.${kind}`), kindEn: en(`offer.kind.${kind}`),

@@ -19,8 +19,10 @@ import {
   requestNegotiation, takeOpenLicence, terminateInFreePeriod,
 } from '../server/services/licensing.js';
 import type { OfferForm } from '../server/services/offer-input.js';
+import { contractFont } from '../server/services/contract-font.js';
 import { parseCalendarDate } from '../server/services/patent-input.js';
-import { contractModel, licenceView } from './licence-view.js';
+import { contractPdf } from './contract-pdf-view.js';
+import { bilingualHelpers, contractModel, licenceView } from './licence-view.js';
 
 const text = (max: number) => z.string().max(max * 2, 'form.too_long').default('');
 const openSchema = z.object({ confirm: z.string().optional() });
@@ -54,11 +56,15 @@ export function createLicensingRouter(deps: RouteDeps): Router {
   const parties = requireLogin('sme', 'tto');
   const readers = requireLogin('sme', 'tto', 'regulator', 'admin');
 
+  /** Whether the PDF contract can be made here (a CJK font was found); the links show only then. */
+  const pdfAvailable = async () => (await contractFont(deps.contractFont)).font !== null;
+
   /** The detail page, optionally with a refusal shown at the top (and its status). */
   const renderShow = async (req: Request, res: Response, status = 200, refusal?: AppError) => {
     const data = licenceView(await getLicence(ctxOf(req), String(req.params.id)), res.locals.t);
     res.status(status).render('licences/show', {
       title: `${data.licence.number} · ${data.licence.snapshot?.patentTitleZh ?? ''}`, ...data,
+      pdfAvailable: data.actions.contract && (await pdfAvailable()),
       refusal: refusal ? res.locals.t(refusal.key, refusal.params) : null, values: status === 200 ? {} : req.body,
     });
   };
@@ -122,7 +128,25 @@ export function createLicensingRouter(deps: RouteDeps): Router {
   /** GET /licences/:id/contract — the bilingual contract, printable (the browser's "Save as PDF" keeps the print styles). */
   router.get('/licences/:id/contract', readers, async (req, res) => {
     const data = await getContract(ctxOf(req), String(req.params.id));
-    res.render('licences/contract', contractModel(data));
+    res.render('licences/contract', { ...contractModel(data), pdfAvailable: await pdfAvailable() });
+  });
+
+  /**
+   * GET /licences/:id/contract.pdf — the same contract as a PDF download, for the same readers.
+   * Without a font that can draw all of it: 503, saying in both languages what to install or set.
+   */
+  router.get('/licences/:id/contract.pdf', readers, async (req, res) => {
+    const data = await getContract(ctxOf(req), String(req.params.id));
+    const { font, problem } = await contractFont(deps.contractFont);
+    const made = font ? await contractPdf(contractModel(data), font) : null;
+    if (!made?.pdf) {
+      const reasonKey = made ? 'contract_pdf.glyphs_missing' : `contract_pdf.${problem}`;
+      res.status(503).set('Retry-After', '3600').render('licences/contract-pdf-unavailable', {
+        title: res.locals.t('contract_pdf.unavailable'), helpers: bilingualHelpers(), id: String(data.licence._id), reasonKey, chars: made?.missing?.join(' ') ?? '',
+      });
+      return;
+    }
+    res.type('application/pdf').attachment(`${data.licence.number}.pdf`).set('Cache-Control', 'private, no-store').send(made.pdf);
   });
 
   /** POST /licences/:id/decision */

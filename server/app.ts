@@ -16,7 +16,7 @@ import { errorHandler, notFound } from './http/error-handler.js';
 import { flashMiddleware } from './http/flash.js';
 import { i18nMiddleware, loadDictionaries } from './http/i18n.js';
 import { formRateLimit } from './http/rate-limits.js';
-import { requestId, securityHeaders } from './http/security.js';
+import { checkoutOrigins, requestId, securityHeaders } from './http/security.js';
 import { viewHelpers } from './http/view-helpers.js';
 import type { Mailer } from './services/mail.js';
 import { createAccountRouter } from '../routes/account.js';
@@ -34,7 +34,7 @@ import { createPatentRouter } from '../routes/patents.js';
 import { createRegisterRouter } from '../routes/register.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'sessionSecret' | 'publicUrl' | 'trustProxy' | 'nodeEnv'> & { sessionSecret: string; stripe?: StripeConfig | null };
+  config: Pick<Config, 'sessionSecret' | 'publicUrl' | 'trustProxy' | 'nodeEnv'> & { sessionSecret: string; stripe?: StripeConfig | null; contractFont?: string | null };
   /** The driver client behind Mongoose, for the session store. */
   mongoClient: MongoClient;
   mailer: Mailer;
@@ -48,6 +48,8 @@ export interface RouteDeps {
   publicUrl: string;
   /** Null: no Stripe account configured, invoices are paid by bank transfer only. */
   stripe: StripeConfig | null;
+  /** CONTRACT_FONT; null: the PDF contract looks for a system CJK font. */
+  contractFont: string | null;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -61,7 +63,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('views', path.join(root, 'views'));
 
   app.use(requestId);
-  app.use(securityHeaders());
+  app.use(securityHeaders({ formOrigins: checkoutOrigins(deps.config.stripe ?? null) }));
   app.use('/static', express.static(path.join(root, 'public'), { maxAge: '1h', index: false }));
   app.get('/healthz', async (_req, res) => {
     try {
@@ -110,7 +112,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(flashMiddleware);
 
   const limits = deps.rateLimits ?? { login: 20, signup: 10, reset: 5 };
-  const routeDeps: RouteDeps = { mailer: deps.mailer, publicUrl: deps.config.publicUrl, stripe: deps.config.stripe ?? null };
+  const routeDeps: RouteDeps = { mailer: deps.mailer, publicUrl: deps.config.publicUrl, stripe: deps.config.stripe ?? null, contractFont: deps.config.contractFont ?? null };
   app.use(['/login'], formRateLimit({ windowMinutes: 15, limit: limits.login }));
   app.use(['/register'], formRateLimit({ windowMinutes: 60, limit: limits.signup }));
   app.use(['/password/forgot'], formRateLimit({ windowMinutes: 60, limit: limits.reset }));

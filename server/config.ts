@@ -3,6 +3,7 @@
  * and a bad one is named in the error, so a misconfigured deployment fails
  * at once with a message instead of later with a stack trace.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 
 export interface Config {
@@ -29,6 +30,12 @@ export interface Config {
   readonly defaultDaysOverdue: number;
   /** Stripe Checkout; null (no STRIPE_SECRET_KEY) means invoices are paid by bank transfer only. */
   readonly stripe: StripeConfig | null;
+  /**
+   * A font file with Chinese glyphs for the PDF contract (.ttf, .otf, or .ttc
+   * optionally with `#PostScriptName` to pick the face); null: look in the
+   * usual system places (server/services/contract-font.ts).
+   */
+  readonly contractFont: string | null;
 }
 
 /** Where and how the app talks to Stripe: host, port and protocol are settable so tests use a fake on loopback. */
@@ -75,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`DEFAULT_DAYS_OVERDUE must be a whole number of days from 1 to 3650 (got "${defaultDaysRaw}")`);
   }
   const stripe = stripeConfig(env, problems);
+  const contractFont = contractFontConfig(env, problems);
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze({
     mongodbUri,
@@ -90,7 +98,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo,
     defaultDaysOverdue: Number(defaultDaysRaw),
     stripe,
+    contractFont,
   });
+}
+
+/** CONTRACT_FONT: checked at start-up to be a readable font file, so a typo fails now rather than as a 503 on the first download. */
+function contractFontConfig(env: NodeJS.ProcessEnv, problems: string[]): string | null {
+  const raw = env.CONTRACT_FONT?.trim() || null;
+  if (!raw) return null;
+  const file = raw.replace(/#[^#/]*$/, '');
+  if (!/\.(ttf|otf|ttc)$/i.test(file)) problems.push(`CONTRACT_FONT must be a .ttf, .otf or .ttc file (got "${raw}")`);
+  else if (file !== raw && !/\.ttc$/i.test(file)) problems.push(`CONTRACT_FONT may name a face (#Name) only in a .ttc collection (got "${raw}")`);
+  else if (!fs.existsSync(file) || !fs.statSync(file).isFile()) problems.push(`CONTRACT_FONT names a file that does not exist (got "${file}")`);
+  return path.resolve(file) + raw.slice(file.length);
 }
 
 /** STRIPE_*: all or nothing — a key without the webhook secret could take money it can never confirm. */

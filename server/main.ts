@@ -14,6 +14,7 @@ import { ensureSessionSecret } from './session-secret.js';
 import { maybeSeedDemo } from './seed/auto-seed.js';
 import { startScheduler } from './jobs/scheduler.js';
 import { searchIndexes } from './services/search-index.js';
+import { contractFont } from './services/contract-font.js';
 
 async function main(): Promise<void> {
   let config;
@@ -34,6 +35,13 @@ async function main(): Promise<void> {
   const scheduler = startScheduler({ mailer, publicUrl: config.publicUrl, defaultDaysOverdue: config.defaultDaysOverdue });
   // Build the search indexes now rather than on the first catalogue request.
   searchIndexes.sync().catch((err) => console.error('search index build failed', err));
+  // Find the PDF contract's CJK font now (a collection takes ~0.5 s to read), and say so if there is none.
+  contractFont(config.contractFont).then(({ font, problem }) => {
+    if (font) console.log(`PDF contracts: font ${font.postscriptName} (${font.file})`);
+    else console.warn(problem === 'configured_unusable'
+      ? `PDF contracts unavailable: CONTRACT_FONT (${config.contractFont}) cannot be read or has no Chinese glyphs`
+      : 'PDF contracts unavailable: no Chinese font found; install fonts-noto-cjk or set CONTRACT_FONT');
+  }).catch((err) => console.error('contract font lookup failed', err));
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
   const where = db.embedded ? `embedded store in ${path.join(config.dataDir, 'db')} (${db.embedded.uri})` : 'MONGODB_URI';

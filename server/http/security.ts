@@ -7,7 +7,22 @@ import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 
-export function securityHeaders() {
+/**
+ * Where Stripe's hosted Checkout pages live: checkout.stripe.com, plus the
+ * API's own origin when it is pointed elsewhere (a stand-in such as the
+ * tests' fake Stripe serves its checkout page there). Empty without Stripe.
+ */
+export function checkoutOrigins(stripe: { host: string; port: number; protocol: string } | null): string[] {
+  if (!stripe) return [];
+  return stripe.host === 'api.stripe.com' ? ['https://checkout.stripe.com'] : ['https://checkout.stripe.com', `${stripe.protocol}://${stripe.host}:${stripe.port}`];
+}
+
+/**
+ * `formOrigins`: other sites a form submission may end up on. Browsers hold
+ * a form's redirect to form-action too, so the pay button's 303 to Stripe
+ * Checkout is blocked unless Checkout's origin is listed here.
+ */
+export function securityHeaders(options: { formOrigins?: readonly string[] } = {}) {
   return helmet({
     contentSecurityPolicy: {
       directives: {
@@ -15,7 +30,7 @@ export function securityHeaders() {
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
-        formAction: ["'self'"],
+        formAction: ["'self'", ...(options.formOrigins ?? [])],
         frameAncestors: ["'none'"],
         objectSrc: ["'none'"],
       },

@@ -10,6 +10,7 @@ import type { Express } from 'express';
 import mongoose from 'mongoose';
 import request from 'supertest';
 import { createApp } from '../../server/app.js';
+import type { StripeConfig } from '../../server/config.js';
 import { startEmbeddedMongo, type EmbeddedMongo } from '../../server/embedded-mongo/index.js';
 import { createMailer, type Mailer } from '../../server/services/mail.js';
 import { searchIndexes } from '../../server/services/search-index.js';
@@ -29,7 +30,15 @@ export interface AppHarness {
   stop(): Promise<void>;
 }
 
-export async function startApp(options: { rateLimits?: { login: number; signup: number; reset: number } } = {}): Promise<AppHarness> {
+export interface AppOptions {
+  rateLimits?: { login: number; signup: number; reset: number };
+  /** The app's own address, as its links and Stripe's return URLs name it (default http://localhost:3000). */
+  publicUrl?: string;
+  /** Stripe Checkout settings (e.g. a fake Stripe's); without them the app offers bank transfer only. */
+  stripe?: StripeConfig | null;
+}
+
+export async function startApp(options: AppOptions = {}): Promise<AppHarness> {
   const dir = await tempDir('yrd-app-');
   // The search indexes live for the process; each harness has a fresh database, so they start empty too.
   searchIndexes.reset();
@@ -38,7 +47,7 @@ export async function startApp(options: { rateLimits?: { login: number; signup: 
   await Promise.all(Object.values(mongoose.models).map((m) => m.init()));
   const mailer = createMailer({ smtpUrl: null, outboxDir: path.join(dir, 'outbox'), from: 'test@localhost' });
   const app = createApp({
-    config: { sessionSecret: 'x'.repeat(40), publicUrl: 'http://localhost:3000', trustProxy: 0, nodeEnv: 'test' },
+    config: { sessionSecret: 'x'.repeat(40), publicUrl: options.publicUrl ?? 'http://localhost:3000', trustProxy: 0, nodeEnv: 'test', stripe: options.stripe ?? null },
     mongoClient: mongoose.connection.getClient() as never,
     mailer,
     logger: { error: (m, e) => console.error(m, e) },

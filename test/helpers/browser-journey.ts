@@ -5,11 +5,12 @@
  * control labelled, no horizontal overflow, no console errors or broken
  * resources) before its screenshot.
  */
-import type { Server } from 'node:http';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
+import type { StripeConfig } from '../../server/config.js';
 import { loadDictionaries, translator, type Translate } from '../../server/http/i18n.js';
 import { DEMO_PASSWORD } from '../../server/seed/demo-data.js';
 import { loadDemo } from '../../server/seed/load-demo.js';
@@ -31,12 +32,22 @@ export interface Journey {
   stop(): Promise<void>;
 }
 
-export async function startJourney(): Promise<Journey> {
-  const harness = await startApp();
-  await loadDemo();
-  const server: Server = harness.app.listen(0, '127.0.0.1');
+export interface JourneyOptions {
+  /** Stripe Checkout pointing at a fake Stripe: its origin is then also reachable from the pages. */
+  stripe?: StripeConfig;
+}
+
+export async function startJourney(options: JourneyOptions = {}): Promise<Journey> {
+  // Listen first, so the app knows its own address (Stripe sends the payer back to it).
+  const server = http.createServer();
+  server.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const harness = await startApp({ publicUrl: baseURL, stripe: options.stripe ?? null });
+  server.on('request', harness.app);
+  await loadDemo();
+  const { stripe } = options;
+  const allowOrigins = stripe ? [`${stripe.protocol}://${stripe.host}:${stripe.port}`] : [];
   const dicts = loadDictionaries(path.resolve('views/locales'));
   const messageKeys = knownMessageKeys();
   const browser: Browser = await launchBrowser();
@@ -45,7 +56,7 @@ export async function startJourney(): Promise<Journey> {
   const journey: Journey = {
     harness, baseURL, zh: translator(dicts, 'zh-CN'), en: translator(dicts, 'en'),
     async open() {
-      const bp = await newPage(browser, { baseURL, locale: 'zh-CN' });
+      const bp = await newPage(browser, { baseURL, locale: 'zh-CN', allowOrigins });
       bp.context.setDefaultTimeout(10_000);
       opened.push(bp);
       return bp;

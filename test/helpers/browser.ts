@@ -48,21 +48,22 @@ export interface BrowserPage {
 
 /**
  * A page in a fresh context (its own cookies, like a separate person), with
- * requests limited to `baseURL` (loopback) and problems collected.
+ * requests limited to `baseURL` and any `allowOrigins` (loopback test
+ * doubles such as the fake Stripe) and problems collected.
  */
-export async function newPage(browser: Browser, options: { baseURL: string; locale?: string }): Promise<BrowserPage> {
+export async function newPage(browser: Browser, options: { baseURL: string; locale?: string; allowOrigins?: readonly string[] }): Promise<BrowserPage> {
   const context = await browser.newContext({
     baseURL: options.baseURL,
     locale: options.locale ?? 'zh-CN',
     timezoneId: 'Asia/Shanghai',
     viewport: { width: 1280, height: 900 },
   });
-  const origin = new URL(options.baseURL).origin;
+  const origins = [options.baseURL, ...(options.allowOrigins ?? [])].map((u) => new URL(u).origin);
   // Only loopback traffic: anything else is refused, and reported.
   const problems: PageProblems = { console: [], subresources: [] };
   await context.route('**/*', (route) => {
     const url = route.request().url();
-    if (url.startsWith(`${origin}/`) || url.startsWith('data:')) return route.continue();
+    if (origins.some((o) => url.startsWith(`${o}/`)) || url.startsWith('data:')) return route.continue();
     problems.subresources.push(`blocked off-site request ${url}`);
     return route.abort();
   });

@@ -129,7 +129,7 @@ export async function startFakeStripe(options: { paymentMethods?: string[] } = {
     }
     if (req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(`<!doctype html><title>Fake Checkout</title><h1>Pay ¥${(session.amount_total / 100).toFixed(2)}</h1>`
+      res.end(`<!doctype html><link rel="icon" href="data:,"><title>Fake Checkout</title><h1>Pay ¥${(session.amount_total / 100).toFixed(2)}</h1>`
         + `<form method="post"><button type="submit" id="pay">Pay</button></form><a id="cancel" href="${session.cancel_url}">Cancel</a>`);
       return;
     }
