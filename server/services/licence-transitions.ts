@@ -31,16 +31,22 @@ export async function moveLicence(ctx: Ctx, licence: LicenceDoc, to: LicenceStat
  * more is back in good standing.
  */
 export async function afterInvoiceSettled(ctx: Ctx, licenceId: Types.ObjectId, at: Date, session: ClientSession): Promise<void> {
-  const licence = await Licence.findById(licenceId).session(session);
-  if (!licence) return;
-  const unpaidLate = await Invoice.exists({ licence: licenceId, status: { $in: ['overdue', 'defaulted'] } }).session(session);
-  const state = licence.state as LicenceState;
+  // Most settlements change nothing (the licence is already active or paying): read only the state, and
+  // ask about other invoices only in the states where they matter.
+  const current = await Licence.findById(licenceId).select('state').session(session).lean();
+  if (!current) return;
+  const state = current.state as LicenceState;
+  let move: { to: LicenceState; reason: string } | null = null;
   if (state === 'notified') {
     const upfrontOpen = await Invoice.exists({ licence: licenceId, kind: { $in: ['entry_fee', 'lump_sum'] }, status: { $ne: 'paid' } }).session(session);
-    if (!upfrontOpen) await moveLicence(ctx, licence, 'active', { at, reason: 'up-front payment received' }, session);
+    if (!upfrontOpen) move = { to: 'active', reason: 'up-front payment received' };
   } else if (state === 'payment_due') {
-    await moveLicence(ctx, licence, 'paying', { at, reason: 'first payment received' }, session);
-  } else if (state === 'in_arrears' && !unpaidLate) {
-    await moveLicence(ctx, licence, 'paying', { at, reason: 'arrears cleared' }, session);
+    move = { to: 'paying', reason: 'first payment received' };
+  } else if (state === 'in_arrears') {
+    const unpaidLate = await Invoice.exists({ licence: licenceId, status: { $in: ['overdue', 'defaulted'] } }).session(session);
+    if (!unpaidLate) move = { to: 'paying', reason: 'arrears cleared' };
   }
+  if (!move) return;
+  const licence = await Licence.findById(licenceId).session(session);
+  if (licence) await moveLicence(ctx, licence, move.to, { at, reason: move.reason }, session);
 }

@@ -19,8 +19,17 @@ export interface LicensingEventInput {
   data?: Record<string, unknown>;
 }
 
+/**
+ * True if the event was new. One upsert keyed by the unique `key` (rather
+ * than a read then an insert): a concurrent transaction recording the same
+ * key meets the key's lock, retries, and then finds it.
+ */
 export async function recordLicensingEvent(e: LicensingEventInput, session: ClientSession): Promise<boolean> {
-  if (await LicensingEvent.exists({ key: e.key }).session(session)) return false;
-  await LicensingEvent.create([{ ...e, amountFen: e.amountFen ?? 0, data: e.data ?? {} }], { session });
-  return true;
+  const { key, ...rest } = e;
+  const r = await LicensingEvent.updateOne(
+    { key },
+    { $setOnInsert: { ...rest, amountFen: e.amountFen ?? 0, data: e.data ?? {} } },
+    { upsert: true, session },
+  );
+  return r.upsertedCount === 1;
 }

@@ -5,10 +5,10 @@
  *   session's metadata and as the request's idempotency key, so a retried
  *   request never opens a second session for the same attempt.
  * - Webhook: the signature is verified by the SDK over the raw body. Each
- *   event id is handled exactly once: the StripeEvent record (unique `_id`)
- *   is inserted first, in the same transaction as what the event does, so a
- *   redelivery finds it and a failure leaves no record for Stripe's retry to
- *   trip over. Deliveries may come in any order: a payment that succeeded
+ *   event id is handled exactly once: the StripeEvent record (unique `_id`,
+ *   with the outcome) is inserted in the same transaction as what the event
+ *   does, so a redelivery's transaction fails on the key and changes
+ *   nothing, and a failure leaves no record for Stripe's retry to trip over. Deliveries may come in any order: a payment that succeeded
  *   stays succeeded whatever arrives later; a failure followed by a
  *   completion still credits the money Stripe says it collected.
  */
@@ -18,7 +18,7 @@ import { Payment } from '../../models/payment.js';
 import { StripeEvent } from '../../models/stripe-event.js';
 import type { StripeConfig } from '../config.js';
 import { AppError } from '../errors.js';
-import { recordAudit } from './audit.js';
+import { auditRow, recordAudit, recordAudits, type AuditRow } from './audit.js';
 import { requireRole, type Ctx, type RequestMeta } from './context.js';
 import { assertPayable, applyPayment } from './payments.js';
 import { visibleInvoice } from './invoices.js';
@@ -91,7 +91,14 @@ export interface WebhookResult {
   outcome: string;
 }
 
-/** Verifies and handles one webhook delivery; throws WebhookSignatureError for anything not signed by Stripe with our secret. */
+/**
+ * Verifies and handles one webhook delivery; throws WebhookSignatureError for anything not signed by Stripe with our secret.
+ *
+ * Round trips per new `checkout.session.completed` (the common case): read the payment, read the invoice,
+ * record the licensing event (one upsert), credit the invoice and save the payment (two conditional
+ * updates), read the licence's state, write the audit rows (one insert), record the event (one insert,
+ * outcome included), commit. Reads are lean; nothing is hydrated.
+ */
 export async function handleStripeWebhook(raw: Buffer, signature: string | undefined, config: StripeConfig, meta: RequestMeta): Promise<WebhookResult> {
   let event: Stripe.Event;
   try {
@@ -102,32 +109,41 @@ export async function handleStripeWebhook(raw: Buffer, signature: string | undef
   const ctx: Ctx = { actor: null, meta };
   try {
     return await mongoose.connection.transaction(async (session) => {
-      await StripeEvent.create([{ _id: event.id, type: event.type, receivedAt: new Date() }], { session });
-      const outcome = await dispatch(ctx, event, session);
-      await StripeEvent.updateOne({ _id: event.id }, { $set: { outcome } }, { session });
+      const audit: AuditRow[] = [];
+      const outcome = await dispatch(ctx, event, session, audit);
+      await recordAudits(audit, session);
+      // The exactly-once mark, with what was done: a duplicate (committed, or in flight and retried after it
+      // commits) fails here with 11000 and its whole transaction is discarded.
+      await StripeEvent.insertMany([{ _id: event.id, type: event.type, receivedAt: new Date(), outcome }], { session, lean: true });
       return { eventId: event.id, duplicate: false, outcome };
     });
   } catch (err) {
-    if ((err as { code?: number }).code === 11000) return { eventId: event.id, duplicate: true, outcome: 'already handled' };
+    if (isDuplicateKey(err)) return { eventId: event.id, duplicate: true, outcome: 'already handled' };
     throw err;
   }
 }
 
-async function dispatch(ctx: Ctx, event: Stripe.Event, session: ClientSession): Promise<string> {
+/** 11000, thrown directly or (insertMany) wrapped in a bulk write error. */
+function isDuplicateKey(err: unknown): boolean {
+  const e = err as { code?: number; writeErrors?: { code?: number }[] };
+  return e.code === 11000 || (e.writeErrors ?? []).some((w) => w.code === 11000);
+}
+
+async function dispatch(ctx: Ctx, event: Stripe.Event, session: ClientSession, audit: AuditRow[]): Promise<string> {
   switch (event.type) {
     case 'checkout.session.completed':
     case 'checkout.session.async_payment_succeeded': {
       const s = event.data.object;
       // Bank-redirect style methods complete the session before the money arrives; the async event follows.
       if (s.payment_status !== 'paid') return `awaiting payment (${s.payment_status})`;
-      return succeed(ctx, s, session);
+      return succeed(ctx, s, session, audit);
     }
     case 'checkout.session.expired':
     case 'checkout.session.async_payment_failed':
-      return fail(ctx, event.data.object.metadata?.paymentId, event.type, session);
+      return fail(ctx, event.data.object.metadata?.paymentId, event.type, session, audit);
     case 'payment_intent.payment_failed': {
       const pi = event.data.object;
-      return fail(ctx, pi.metadata?.paymentId, pi.last_payment_error?.message ?? event.type, session);
+      return fail(ctx, pi.metadata?.paymentId, pi.last_payment_error?.message ?? event.type, session, audit);
     }
     default:
       return `ignored (${event.type})`;
@@ -136,36 +152,30 @@ async function dispatch(ctx: Ctx, event: Stripe.Event, session: ClientSession): 
 
 async function ourPayment(paymentId: string | undefined, session: ClientSession) {
   if (!paymentId || !Types.ObjectId.isValid(paymentId)) return null;
-  const payment = await Payment.findById(paymentId).session(session);
-  return payment?.provider === 'stripe' ? payment : null;
+  return Payment.findOne({ _id: paymentId, provider: 'stripe' }).session(session).lean();
 }
 
-async function succeed(ctx: Ctx, s: Stripe.Checkout.Session, session: ClientSession): Promise<string> {
+async function succeed(ctx: Ctx, s: Stripe.Checkout.Session, session: ClientSession, audit: AuditRow[]): Promise<string> {
   const payment = await ourPayment(s.metadata?.paymentId, session);
   if (!payment) return 'unknown payment';
   if (payment.providerRef && payment.providerRef !== s.id) return 'session does not match the payment';
   if (s.currency !== 'cny' || !Number.isSafeInteger(s.amount_total) || (s.amount_total ?? 0) < 1) return 'unexpected amount or currency';
   if (payment.status === 'succeeded') return 'already succeeded';
-  const from = payment.status;
-  payment.status = 'succeeded';
-  payment.providerRef = s.id;
   // What Stripe collected is what was paid, even if it differs from what was asked.
-  payment.amountFen = s.amount_total!;
-  payment.decidedAt = new Date();
-  await recordAudit(ctx, 'payment.succeeded', { type: 'Payment', id: payment._id }, { from, session: s.id, amountFen: payment.amountFen }, session);
-  // Saved by applyPayment together with the credit.
-  const r = await applyPayment(ctx, payment, session);
+  const amountFen = s.amount_total!;
+  const set = { status: 'succeeded', providerRef: s.id, amountFen, decidedAt: new Date() };
+  audit.push(auditRow(ctx, 'payment.succeeded', { type: 'Payment', id: payment._id }, { from: payment.status, session: s.id, amountFen }));
+  // Saved by applyPayment together with the credit, on condition the payment is still as read.
+  const r = await applyPayment(ctx, { ...payment, ...set, from: payment.status, set }, session, new Date(), audit);
   return `payment ${payment._id} succeeded: applied ${r.appliedFen}, overpaid ${r.overpaidFen}`;
 }
 
-async function fail(ctx: Ctx, paymentId: string | undefined, why: string, session: ClientSession): Promise<string> {
+async function fail(ctx: Ctx, paymentId: string | undefined, why: string, session: ClientSession, audit: AuditRow[]): Promise<string> {
   const payment = await ourPayment(paymentId, session);
   if (!payment) return 'unknown payment';
   if (payment.status !== 'pending') return `no change (payment is ${payment.status})`;
-  payment.status = 'failed';
-  payment.reason = why.slice(0, 500);
-  payment.decidedAt = new Date();
-  await payment.save({ session });
-  await recordAudit(ctx, 'payment.failed', { type: 'Payment', id: payment._id }, { reason: payment.reason }, session);
+  const reason = why.slice(0, 500);
+  await Payment.updateOne({ _id: payment._id, status: 'pending' }, { $set: { status: 'failed', reason, decidedAt: new Date() } }, { session });
+  audit.push(auditRow(ctx, 'payment.failed', { type: 'Payment', id: payment._id }, { reason }));
   return `payment ${payment._id} failed`;
 }

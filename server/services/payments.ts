@@ -18,12 +18,12 @@
  */
 import mongoose, { Types, type ClientSession } from 'mongoose';
 import { Invoice } from '../../models/invoice.js';
-import { Payment } from '../../models/payment.js';
+import { Payment, type PAYMENT_STATUSES } from '../../models/payment.js';
 import { assertInvoiceTransition, type InvoiceStatus } from '../domain/licence-states.js';
 import { parseYuanToFen } from '../domain/money.js';
 import { beijingDate } from '../domain/patent-term.js';
 import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../errors.js';
-import { recordAudit } from './audit.js';
+import { auditRow, recordAudit, recordAudits, type AuditRow } from './audit.js';
 import { mailOrganisation } from './billing-mail.js';
 import { requireRole, type Ctx } from './context.js';
 import { MAX_INVOICE_FEN } from './invoice-issue.js';
@@ -42,18 +42,67 @@ export interface AppliedPayment {
 }
 
 type PaymentDoc = InstanceType<typeof Payment>;
+type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+/**
+ * A received payment as read with `.lean()`, with the changes its caller
+ * made (e.g. `pending → succeeded`), to be written with the credit in one
+ * conditional update: `from` is the status the stored payment must still
+ * have, so a change decided on a stale read can never be saved.
+ */
+export interface ReceivedPayment {
+  _id: Types.ObjectId;
+  invoice: Types.ObjectId;
+  provider: string;
+  amountFen: number;
+  status: string;
+  appliedFen: number;
+  from: PaymentStatus;
+  set: Record<string, unknown>;
+}
+
+/** The payment's fields and how to save it (with `appliedFen` when credited), whatever form the caller has it in. */
+async function received(input: Types.ObjectId | PaymentDoc | ReceivedPayment, session: ClientSession) {
+  if (input instanceof Types.ObjectId) {
+    const doc = await Payment.findById(input).session(session);
+    if (!doc) throw new NotFoundError('payment.not_found');
+    input = doc;
+  }
+  if (input instanceof Payment) {
+    const doc = input;
+    return {
+      payment: doc as { _id: Types.ObjectId; invoice: Types.ObjectId; provider: string; amountFen: number; status: string; appliedFen: number },
+      save: async (appliedFen?: number) => {
+        if (appliedFen !== undefined) doc.appliedFen = appliedFen;
+        if (doc.isModified()) await doc.save({ session });
+      },
+    };
+  }
+  const p = input as ReceivedPayment;
+  return {
+    payment: p,
+    save: async (appliedFen?: number) => {
+      const set = { ...p.set, ...(appliedFen !== undefined && { appliedFen }) };
+      if (!Object.keys(set).length) return;
+      const r = await Payment.updateOne({ _id: p._id, status: p.from }, { $set: set }, { session });
+      if (r.matchedCount !== 1) throw new ConflictError('payment.changed_meanwhile');
+    },
+  };
+}
 
 /**
  * Credits a received payment (status `succeeded` or `confirmed`) to its
  * invoice inside the caller's transaction, exactly once. A caller that has
- * just changed the payment may pass the document itself: it is saved here,
- * with the credit, in one write.
+ * just changed the payment passes the document (or a ReceivedPayment): it
+ * is saved here, with the credit, in one write. A caller that gathers the
+ * transaction's audit rows passes `audit`, and writes them itself.
  */
-export async function applyPayment(ctx: Ctx, paymentOrId: Types.ObjectId | PaymentDoc, session: ClientSession, at = new Date()): Promise<AppliedPayment> {
-  const payment = paymentOrId instanceof Types.ObjectId ? await Payment.findById(paymentOrId).session(session) : paymentOrId;
-  if (!payment) throw new NotFoundError('payment.not_found');
+export async function applyPayment(
+  ctx: Ctx, paymentOrId: Types.ObjectId | PaymentDoc | ReceivedPayment, session: ClientSession, at = new Date(), audit?: AuditRow[],
+): Promise<AppliedPayment> {
+  const { payment, save } = await received(paymentOrId, session);
   if (payment.status !== 'succeeded' && payment.status !== 'confirmed') throw new ConflictError('payment.not_received');
-  const invoice = await Invoice.findById(payment.invoice).session(session);
+  const invoice = await Invoice.findById(payment.invoice).session(session).lean();
   if (!invoice) throw new NotFoundError('invoice.not_found');
 
   const appliedFen = Math.min(payment.amountFen, outstandingFen(invoice));
@@ -65,25 +114,27 @@ export async function applyPayment(ctx: Ctx, paymentOrId: Types.ObjectId | Payme
     data: { provider: payment.provider, appliedFen, overpaidFen, invoiceNumber: invoice.number },
   }, session);
   if (!recorded) {
-    if (payment.isModified()) await payment.save({ session });
+    await save();
     return { applied: false, appliedFen: payment.appliedFen, overpaidFen: 0, settled: false };
   }
   const from = invoice.status as InvoiceStatus;
-  invoice.paidFen += appliedFen;
-  invoice.overpaidFen += overpaidFen;
-  const settled = appliedFen > 0 && invoice.paidFen === invoice.amountFen;
-  if (settled) {
-    assertInvoiceTransition(from, 'paid');
-    invoice.status = 'paid';
-    invoice.paidAt = at;
-  }
-  await invoice.save({ session });
-  payment.appliedFen = appliedFen;
-  await payment.save({ session });
-  await recordAudit(ctx, 'invoice.payment_applied', { type: 'Invoice', id: invoice._id }, {
-    payment: String(payment._id), provider: payment.provider, amountFen: payment.amountFen, appliedFen, overpaidFen, paidFen: invoice.paidFen,
+  const paidFen = invoice.paidFen + appliedFen;
+  const settled = appliedFen > 0 && paidFen === invoice.amountFen;
+  if (settled) assertInvoiceTransition(from, 'paid');
+  // Conditional on what was read: the credit is computed from these figures.
+  const r = await Invoice.updateOne(
+    { _id: invoice._id, status: from, paidFen: invoice.paidFen, overpaidFen: invoice.overpaidFen },
+    { $inc: { paidFen: appliedFen, overpaidFen }, ...(settled && { $set: { status: 'paid', paidAt: at } }) },
+    { session },
+  );
+  if (r.matchedCount !== 1) throw new ConflictError('payment.changed_meanwhile');
+  await save(appliedFen);
+  const row = auditRow(ctx, 'invoice.payment_applied', { type: 'Invoice', id: invoice._id }, {
+    payment: String(payment._id), provider: payment.provider, amountFen: payment.amountFen, appliedFen, overpaidFen, paidFen,
     ...(settled && { from, to: 'paid' }),
-  }, session);
+  });
+  if (audit) audit.push(row);
+  else await recordAudits([row], session);
   if (settled) await afterInvoiceSettled(ctx, invoice.licence, at, session);
   return { applied: true, appliedFen, overpaidFen, settled };
 }
