@@ -3,7 +3,7 @@
  * closed over their own states, every state reachable from a state a licence
  * is born in, terminal states truly terminal. Then a model-based test with
  * fast-check: random sequences of actions (approve, reject, terminate, the
- * time trigger, first revenue, pay, lapse) run against the real services on
+ * time trigger, first revenue, pay, defaults sweep, lapse) run against the real services on
  * the embedded store next to a small model of what each should do. After
  * every step the stored state equals the model's, is a legal state, every
  * history step is a listed transition that was audited, and no licence has
@@ -23,6 +23,7 @@ import { ConflictError } from '../../server/errors.js';
 import type { Ctx } from '../../server/services/context.js';
 import { afterInvoiceSettled, moveLicence } from '../../server/services/licence-transitions.js';
 import { advanceFreePeriods, applyDeferred, decideApplication, onFirstRevenue, terminateInFreePeriod } from '../../server/services/licensing.js';
+import { runDefaultSweep } from '../../server/jobs/default-sweep.js';
 import { loadDemo } from '../../server/seed/load-demo.js';
 import { startApp, type AppHarness } from '../helpers/app-harness.js';
 import { DEMO } from '../integration/helpers.js';
@@ -88,11 +89,18 @@ describe('licence state machine', () => {
       await h.stop();
     });
 
-    type Action = 'approve' | 'reject' | 'terminate' | 'trigger' | 'revenue' | 'pay' | 'lapse';
-    const ACTIONS: Action[] = ['approve', 'reject', 'terminate', 'trigger', 'revenue', 'pay', 'lapse'];
+    type Action = 'approve' | 'reject' | 'terminate' | 'trigger' | 'revenue' | 'pay' | 'sweep' | 'lapse';
+    const ACTIONS: Action[] = ['approve', 'reject', 'terminate', 'trigger', 'revenue', 'pay', 'sweep', 'lapse'];
+    const DAYS_TO_DEFAULT = 90;
+    /** The defaults sweep runs as of 20 months on: invoices billed at the 13-month trigger are long overdue by then. */
+    const sweepAt = (clock: Date) => addMonths(clock, 20);
+
+    /** What the invoices say before a sweep: something unpaid past due, and something unpaid 90+ days past due. */
+    interface Billing { hasOpenInvoice: boolean; late: boolean; defaultable: boolean }
 
     /** What the model expects `action` to do from `state`: the next state, or 'refused' (409). */
-    function expected(action: Action, state: LicenceState, trigger: string, hasOpenInvoice: boolean): LicenceState | 'refused' {
+    function expected(action: Action, state: LicenceState, trigger: string, billing: Billing): LicenceState | 'refused' {
+      const { hasOpenInvoice } = billing;
       switch (action) {
         case 'approve': return state === 'applied' ? 'active_free' : 'refused';
         case 'reject': return state === 'applied' ? 'rejected' : 'refused';
@@ -101,7 +109,20 @@ describe('licence state machine', () => {
         case 'revenue': return state === 'active_free' && ['first_revenue', 'either'].includes(trigger) ? 'payment_due' : state;
         case 'pay': return hasOpenInvoice && state === 'payment_due' ? 'paying' : state;
         case 'lapse': return LIVE_LICENCE_STATES.includes(state) ? 'ended_patent_lapsed' : state;
+        case 'sweep':
+          if (['payment_due', 'paying'].includes(state) && billing.late) return billing.defaultable ? 'defaulted' : 'in_arrears';
+          return state === 'in_arrears' && billing.defaultable ? 'defaulted' : state;
       }
+    }
+
+    async function billingOf(id: Types.ObjectId, clock: Date): Promise<Billing> {
+      const at = sweepAt(clock);
+      const [open, late, defaultable] = await Promise.all([
+        Invoice.exists({ licence: id, status: 'open' }),
+        Invoice.exists({ licence: id, status: 'open', dueAt: { $lt: at } }),
+        Invoice.exists({ licence: id, status: { $in: ['open', 'overdue'] }, dueAt: { $lte: new Date(at.getTime() - DAYS_TO_DEFAULT * 86_400_000) } }),
+      ]);
+      return { hasOpenInvoice: !!open, late: !!late, defaultable: !!defaultable };
     }
 
     async function run(action: Action, id: Types.ObjectId, clock: Date): Promise<void> {
@@ -120,6 +141,7 @@ describe('licence state machine', () => {
           await invoice.save({ session });
           await afterInvoiceSettled(tto, id, clock, session);
         }); return;
+        case 'sweep': await runDefaultSweep({ mailer: h.mailer, daysToDefault: DAYS_TO_DEFAULT, now: sweepAt(clock) }); return;
         case 'lapse': await mongoose.connection.transaction(async (session) => {
           const licence = (await Licence.findById(id).session(session))!;
           if (LIVE_LICENCE_STATES.includes(licence.state as LicenceState)) await moveLicence(tto, licence, 'ended_patent_lapsed', { at: clock, reason: 'patent lapsed' }, session);
@@ -147,14 +169,15 @@ describe('licence state machine', () => {
       await fc.assert(fc.asyncProperty(fc.nat(offers.length - 1), fc.array(fc.constantFrom(...ACTIONS), { minLength: 1, maxLength: 8 }), async (which, actions) => {
         const offer = offers[which]!;
         // Each run starts afresh: one SME may hold only one licence per patent at a time.
+        // (Earlier runs' invoices go too, so the sweep has only this run's to move.)
+        await Invoice.deleteMany({});
         await Licence.deleteMany({ offer: offer.offerId });
         const clock = new Date();
         const licence = await applyDeferred(sme, offer.offerId, { message: '' }, undefined, clock);
         let model: LicenceState = 'applied';
         await checkInvariants(licence._id, model);
         for (const action of actions) {
-          const hasOpen = !!(await Invoice.exists({ licence: licence._id, status: 'open' }));
-          const want = expected(action, model, offer.trigger, hasOpen);
+          const want = expected(action, model, offer.trigger, await billingOf(licence._id, clock));
           let refused = false;
           try {
             await run(action, licence._id, clock);
@@ -166,7 +189,16 @@ describe('licence state machine', () => {
           if (want !== 'refused') model = want;
           await checkInvariants(licence._id, model);
         }
-      }), { numRuns: 40 });
+      }), {
+        numRuns: 40,
+        // Random sequences rarely get as far as a default; these always do (per offer: lump sum/time, instalments/either, royalty/first revenue).
+        examples: [
+          [0, ['approve', 'trigger', 'sweep', 'pay', 'sweep']],
+          [1, ['approve', 'trigger', 'pay', 'sweep', 'lapse']],
+          [2, ['approve', 'revenue', 'sweep', 'sweep']],
+          [0, ['approve', 'trigger', 'pay', 'sweep']],
+        ],
+      });
     });
   });
 });
