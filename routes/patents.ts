@@ -120,7 +120,7 @@ export function createPatentRouter(deps: RouteDeps): Router {
       await retirePatent(ctxOf(req), id, f.reason);
       flash(req, 'success', 'patent.retired_done');
     } catch (err) {
-      flashRefusal(req, res, err);
+      flashRefusal(req, err);
     }
     res.redirect(303, `/patents/${id}`);
   });
@@ -185,7 +185,7 @@ export function createPatentRouter(deps: RouteDeps): Router {
         res.status(422).render('patents/show', { ...showModel(res, data), refusal: { offerId: id, reasons: err.reasons.map((r) => res.locals.t(r.key, r.params)) } });
         return;
       }
-      flashRefusal(req, res, err);
+      flashRefusal(req, err);
       res.redirect(303, `/patents/${offer.patent}#offer-${offer._id}`);
     }
   });
@@ -200,7 +200,7 @@ export function createPatentRouter(deps: RouteDeps): Router {
       else await withdrawOffer(ctxOf(req), String(offer._id), f.reason);
       flash(req, 'success', offer.status === 'draft' ? 'offer.discarded' : 'offer.withdrawn');
     } catch (err) {
-      flashRefusal(req, res, err);
+      flashRefusal(req, err);
     }
     res.redirect(303, `/patents/${offer.patent}#offer-${offer._id}`);
   });
@@ -237,14 +237,14 @@ function parseFormOr422<S extends z.ZodType>(req: Request, res: Response, schema
   try {
     return parseForm(schema, req.body);
   } catch (err) {
-    flashRefusal(req, res, err);
+    flashRefusal(req, err);
     res.redirect(303, req.get('referer')?.startsWith('/') ? req.get('referer')! : '/patents');
     return null;
   }
 }
 
 /** Expected refusals (validation, conflicts) become a flash message; anything else is a bug and propagates. */
-function flashRefusal(req: Request, _res: Response, err: unknown): void {
+function flashRefusal(req: Request, err: unknown): void {
   if (err instanceof ValidationError) {
     const first = Object.values(err.fields)[0];
     flash(req, 'error', first?.key ?? 'form.invalid', first?.params);

@@ -56,8 +56,4 @@ export const viewHelpers = {
     const [a, b] = [Number(from), Number(to)];
     return b >= a && b - a <= 100 ? Array.from({ length: b - a + 1 }, (_, i) => a + i) : [];
   },
-  /** Whether a list contains a value (checkbox groups). */
-  includes(list: unknown, value: unknown): boolean {
-    return Array.isArray(list) && list.map(String).includes(String(value));
-  },
 };
