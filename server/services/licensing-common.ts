@@ -19,7 +19,7 @@
  *   comes first (a licence of an expired right is void).
  */
 import type { ClientSession, Types } from 'mongoose';
-import { Types as MTypes } from 'mongoose';
+import mongoose, { Types as MTypes } from 'mongoose';
 import { nextValue } from '../../models/counter.js';
 import { Licence } from '../../models/licence.js';
 import { Offer } from '../../models/offer.js';
@@ -201,3 +201,37 @@ export async function partiesAndSnapshot(
   return { licensor, licensee, snapshot };
 }
 
+
+/**
+ * A request an enterprise makes on an offer that waits for the holder (a
+ * pay-later application, a negotiation request): re-checks the offer and the
+ * one-licence rule inside the transaction, creates the licence in `state`
+ * with the enterprise's words as its notice, and audits `auditAction`.
+ */
+export async function createRequestedLicence(
+  ctx: Ctx,
+  actor: Actor,
+  req: {
+    offerId: string;
+    kind: 'deferred' | 'negotiated';
+    taken: Awaited<ReturnType<typeof takeableOffer>>;
+    snapshot: Record<string, unknown>;
+    statement: string;
+    state: LicenceState;
+    reason: string;
+    auditAction: string;
+    now: Date;
+  },
+): Promise<LicenceDoc> {
+  const { offer, patent, terms } = req.taken;
+  return mongoose.connection.transaction(async (session) => {
+    await takeableOffer(req.offerId, req.kind, req.now, session);
+    await refuseSecondLicence(patent._id, actor.orgId, session);
+    const created = await createLicence(ctx, {
+      kind: req.kind, offer: offer._id, patent: patent._id, licensor: offer.holder, licensee: actor.orgId, terms, snapshot: req.snapshot,
+      notice: { by: actor.userId, at: req.now, ip: ctx.meta.ip, statement: req.statement },
+    }, req.state, req.reason, req.now, session);
+    await recordAudit(ctx, req.auditAction, { type: 'Licence', id: created._id }, { number: created.number, offer: String(offer._id) }, session);
+    return created;
+  });
+}

@@ -17,7 +17,7 @@ import { recordAudit } from './audit.js';
 import { requireRole, requireVerified, type Ctx } from './context.js';
 import { moveLicence } from './licence-transitions.js';
 import {
-  billFixedFees, checkText, contractDates, createLicence, partiesAndSnapshot, partyLicence, recordGranted, refuseSecondLicence, takeableOffer,
+  billFixedFees, checkText, contractDates, createRequestedLicence, partiesAndSnapshot, partyLicence, recordGranted, takeableOffer,
   UPFRONT_DUE_DAYS,
 } from './licensing-common.js';
 import { licenceMail, mailOrganization, type LicensingNotify } from './licensing-texts.js';
@@ -28,17 +28,11 @@ export async function requestNegotiation(ctx: Ctx, offerId: string, message: str
   const actor = requireRole(ctx, 'sme');
   requireVerified(actor);
   const text = checkText('message', message ?? '', { min: 10, max: 2000 });
-  const { offer, patent, terms } = await takeableOffer(offerId, 'negotiated', now);
+  const taken = await takeableOffer(offerId, 'negotiated', now);
+  const { offer, patent } = taken;
   const { snapshot } = await partiesAndSnapshot(actor, offer, patent);
-  const licence = await mongoose.connection.transaction(async (session) => {
-    await takeableOffer(offerId, 'negotiated', now, session);
-    await refuseSecondLicence(patent._id, actor.orgId, session);
-    const created = await createLicence(ctx, {
-      kind: 'negotiated', offer: offer._id, patent: patent._id, licensor: offer.holder, licensee: actor.orgId, terms, snapshot,
-      notice: { by: actor.userId, at: now, ip: ctx.meta.ip, statement: text },
-    }, 'requested', 'negotiation requested', now, session);
-    await recordAudit(ctx, 'licence.negotiation_requested', { type: 'Licence', id: created._id }, { number: created.number, offer: String(offer._id) }, session);
-    return created;
+  const licence = await createRequestedLicence(ctx, actor, {
+    offerId, kind: 'negotiated', taken, snapshot, statement: text, state: 'requested', reason: 'negotiation requested', auditAction: 'licence.negotiation_requested', now,
   });
   await mailOrganization(notify, offer.holder, `许可洽谈请求 ${licence.number} / Licence negotiation request`, licenceMail(
     notify, licence._id, `${snapshot.licenseeNameZh} 希望就专利 ${snapshot.applicationNumber}《${snapshot.patentTitleZh}》洽谈许可：\n${text}`,

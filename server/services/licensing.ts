@@ -21,7 +21,7 @@ import { recordAudit } from './audit.js';
 import { requireRole, requireVerified, type Actor, type Ctx } from './context.js';
 import { moveLicence } from './licence-transitions.js';
 import {
-  billFixedFees, checkText, contractDates, createLicence, NOT_GRANTED, partiesAndSnapshot, partyLicence, recordGranted, refuseSecondLicence, takeableOffer,
+  billFixedFees, checkText, contractDates, createLicence, createRequestedLicence, NOT_GRANTED, partiesAndSnapshot, partyLicence, recordGranted, refuseSecondLicence, takeableOffer,
   UPFRONT_DUE_DAYS,
 } from './licensing-common.js';
 import { recordLicensingEvent } from './licensing-events.js';
@@ -80,18 +80,12 @@ export async function applyDeferred(ctx: Ctx, offerId: string, input: { message:
   const actor = requireRole(ctx, 'sme');
   requireVerified(actor);
   const message = checkText('message', input.message ?? '', { min: 0, max: 2000 });
-  const { offer, patent, terms } = await takeableOffer(offerId, 'deferred', now);
+  const taken = await takeableOffer(offerId, 'deferred', now);
+  const { offer, patent } = taken;
   await requireSme(actor);
   const { snapshot } = await partiesAndSnapshot(actor, offer, patent);
-  const licence = await mongoose.connection.transaction(async (session) => {
-    await takeableOffer(offerId, 'deferred', now, session);
-    await refuseSecondLicence(patent._id, actor.orgId, session);
-    const created = await createLicence(ctx, {
-      kind: 'deferred', offer: offer._id, patent: patent._id, licensor: offer.holder, licensee: actor.orgId, terms, snapshot,
-      notice: { by: actor.userId, at: now, ip: ctx.meta.ip, statement: message },
-    }, 'applied', 'pay-later application', now, session);
-    await recordAudit(ctx, 'licence.applied', { type: 'Licence', id: created._id }, { number: created.number, offer: String(offer._id) }, session);
-    return created;
+  const licence = await createRequestedLicence(ctx, actor, {
+    offerId, kind: 'deferred', taken, snapshot, statement: message, state: 'applied', reason: 'pay-later application', auditAction: 'licence.applied', now,
   });
   await mailOrganization(notify, offer.holder, `先使用后付费申请 ${licence.number} / Pay-later application`, licenceMail(
     notify, licence._id,
