@@ -1,0 +1,257 @@
+/**
+ * The one writer of the fund ledger. A batch of commands is checked, applied
+ * to the accounts in memory in order — each checked against the balance
+ * constraints as it lands — given contiguous seqs and chained hashes, and
+ * then written with one insert of transfers, one compare-and-set per account
+ * touched, the head moved conditionally on the seq read, and the day
+ * rollups incremented: all inside the caller's transaction, so a transfer
+ * and the business change it records (a claim approved, an event posted)
+ * commit together or not at all.
+ *
+ * There is no update or delete of a transfer anywhere in the code: a wrong
+ * transfer is corrected by a reversal (ReverseCommand).
+ */
+import type { ClientSession } from 'mongoose';
+import { LedgerAccount } from '../../../models/ledger-account.js';
+import { LedgerHead } from '../../../models/ledger-head.js';
+import { LedgerRollup } from '../../../models/ledger-rollup.js';
+import { LedgerTransfer } from '../../../models/ledger-transfer.js';
+import { AppError, ConflictError } from '../../errors.js';
+import { accountSpec, constraintHeadroom, LEDGER, type AccountSpec, type Totals } from '../../domain/ledger-chart.js';
+import { canonical, chainHash, GENESIS_HASH, type JournalEntry, type JournalRecord, type TransferRefs } from '../../domain/ledger-record.js';
+import { checkCommand, commandDigest, type LedgerCommand } from './ledger-commands.js';
+
+export type PostedRecord = JournalRecord & { replayed: boolean };
+
+/** Per command: its record, or the error that refused it (isolated batches only). */
+export type Outcome = { ok: true; record: PostedRecord } | { ok: false; error: unknown };
+
+interface AccountState extends Totals {
+  spec: AccountSpec;
+  version: number;
+  isNew: boolean;
+  touched: boolean;
+  lastSeq: number;
+}
+
+const TOTAL_FIELDS = ['debitsPosted', 'creditsPosted', 'debitsPending', 'creditsPending'] as const;
+
+/** YYYY-MM-DD in China Standard Time (UTC+8, no daylight saving): the business day the console groups by. */
+export function cstDay(d: Date): string {
+  return new Date(d.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
+}
+
+function toRecord(doc: Record<string, any>): JournalRecord {
+  return {
+    seq: doc.seq, key: doc.key, code: doc.code, phase: doc.phase,
+    entries: (doc.entries ?? []).map((e: JournalEntry) => ({ account: e.account, side: e.side, amountFen: e.amountFen })),
+    pendingSeq: doc.pendingSeq ?? null, reverses: doc.reverses ?? null, refs: { ...doc.refs }, memo: doc.memo ?? '',
+    maker: doc.maker ?? null, checker: doc.checker ?? null,
+    effectiveAt: new Date(doc.effectiveAt).toISOString(), recordedAt: new Date(doc.recordedAt).toISOString(),
+    prevHash: doc.prevHash, hash: doc.hash,
+  };
+}
+
+export { toRecord as journalRecordOf };
+
+/** Names the account and what it could still take before this change. */
+const constraintError = (before: AccountState) => new ConflictError(
+  before.spec.constraint === 'debits_must_not_exceed_credits' ? 'ledger.exceeds_available' : 'ledger.exceeds_owed',
+  { account: before.spec.key, availableFen: Math.max(0, constraintHeadroom(before.spec.constraint, before)) },
+);
+
+/**
+ * Applies `commands` in the caller's transaction. With `isolate`, a command
+ * that is refused is reported in its outcome and leaves no trace while the
+ * rest go on (the group-commit poster); without, the first refusal throws
+ * and the caller's transaction aborts whole.
+ */
+export async function applyCommands(commands: LedgerCommand[], session: ClientSession, opts: { isolate?: boolean; now?: Date } = {}): Promise<Outcome[]> {
+  const now = opts.now ?? new Date();
+  const outcomes: (Outcome | null)[] = commands.map(() => null);
+  const fail = (i: number, error: unknown) => {
+    if (!opts.isolate) throw error;
+    outcomes[i] = { ok: false, error };
+  };
+  const checked: { i: number; c: LedgerCommand; refs: TransferRefs; digest: string }[] = [];
+  commands.forEach((c, i) => {
+    try {
+      const refs = checkCommand(c);
+      checked.push({ i, c, refs, digest: commandDigest(c, refs) });
+    } catch (err) {
+      fail(i, err);
+    }
+  });
+
+  // Everything the batch depends on, read once.
+  const keys = [...new Set(checked.map((x) => x.c.key))];
+  const seqsNeeded = [...new Set(checked.flatMap(({ c }) => (c.kind === 'resolve' ? [c.pendingSeq] : c.kind === 'reverse' ? [c.reverses] : [])))];
+  // One after another: operations of one transaction must not overlap on its session.
+  const head = await LedgerHead.findById(LEDGER).session(session).lean();
+  const existing = keys.length ? await LedgerTransfer.find({ key: { $in: keys } }).session(session).lean() : [];
+  const referenced = seqsNeeded.length ? await LedgerTransfer.find({ seq: { $in: seqsNeeded } }).session(session).lean() : [];
+  const resolutions = seqsNeeded.length ? await LedgerTransfer.find({ pendingSeq: { $in: seqsNeeded } }).select('seq pendingSeq').session(session).lean() : [];
+  const reversals = seqsNeeded.length ? await LedgerTransfer.find({ reverses: { $in: seqsNeeded } }).select('seq reverses').session(session).lean() : [];
+  const byKey = new Map<string, { digest: string; record: JournalRecord }>(existing.map((d) => [d.key, { digest: d.payload, record: toRecord(d) }]));
+  const bySeq = new Map<number, JournalRecord>(referenced.map((d) => [d.seq, toRecord(d)]));
+  const resolved = new Set<number>(resolutions.map((d) => d.pendingSeq as number));
+  const reversed = new Set<number>(reversals.map((d) => d.reverses as number));
+
+  const legsOf = (c: LedgerCommand): JournalEntry[] | null => {
+    if (c.kind === 'transfer') return c.entries;
+    const orig = bySeq.get(c.kind === 'resolve' ? c.pendingSeq : c.reverses);
+    return orig ? orig.entries : null;
+  };
+  const accountKeys = [...new Set(checked.flatMap(({ c }) => (legsOf(c) ?? []).map((e) => e.account)))];
+  const accounts = new Map<string, AccountState>();
+  if (accountKeys.length) {
+    const docs = await LedgerAccount.find({ key: { $in: accountKeys } }).session(session).lean();
+    for (const d of docs) accounts.set(d.key, { spec: accountSpec(d.key)!, version: d.version, isNew: false, touched: false, lastSeq: d.lastSeq, debitsPosted: d.debitsPosted, creditsPosted: d.creditsPosted, debitsPending: d.debitsPending, creditsPending: d.creditsPending });
+    for (const k of accountKeys) {
+      if (!accounts.has(k)) accounts.set(k, { spec: accountSpec(k)!, version: 0, isNew: true, touched: false, lastSeq: 0, debitsPosted: 0, creditsPosted: 0, debitsPending: 0, creditsPending: 0 });
+    }
+  }
+
+  let seq = head?.seq ?? 0;
+  let prevHash = head?.hash ?? GENESIS_HASH;
+  const fresh: JournalRecord[] = [];
+  const freshDigests: string[] = [];
+
+  for (const { i, c, refs, digest } of checked) {
+    const seen = byKey.get(c.key);
+    if (seen) {
+      if (seen.digest === digest) outcomes[i] = { ok: true, record: { ...seen.record, replayed: true } };
+      else fail(i, new ConflictError('ledger.key_reused', { key: c.key }));
+      continue;
+    }
+    try {
+      const { record, deltas } = plan(c, refs, bySeq, resolved, reversed);
+      // Apply to copies first: a refused command must leave the in-memory accounts as they were.
+      const after = new Map<string, AccountState>();
+      for (const [key, d] of deltas) {
+        const a = { ...accounts.get(key)! };
+        for (const f of TOTAL_FIELDS) a[f] += d[f];
+        if (TOTAL_FIELDS.some((f) => !Number.isSafeInteger(a[f]) || a[f] < 0)) throw new AppError(422, 'ledger.amount_too_large');
+        if (constraintHeadroom(a.spec.constraint, a) < 0 && worsens(a.spec, d)) throw constraintError(accounts.get(key)!);
+        after.set(key, a);
+      }
+      seq += 1;
+      const full = { ...record, seq, recordedAt: now.toISOString() };
+      const hash = chainHash(prevHash, canonical(full));
+      const rec: JournalRecord = { ...full, prevHash, hash };
+      prevHash = hash;
+      for (const [key, a] of after) accounts.set(key, { ...a, touched: true, lastSeq: seq });
+      if (c.kind === 'resolve') resolved.add(c.pendingSeq);
+      if (c.kind === 'reverse') reversed.add(c.reverses);
+      bySeq.set(seq, rec);
+      byKey.set(c.key, { digest, record: rec });
+      fresh.push(rec);
+      freshDigests.push(digest);
+      outcomes[i] = { ok: true, record: { ...rec, replayed: false } };
+    } catch (err) {
+      fail(i, err);
+    }
+  }
+
+  if (fresh.length) await write(fresh, freshDigests, accounts, head ? head.seq : null, seq, prevHash, session);
+  return outcomes.map((o) => o ?? { ok: false, error: new AppError(422, 'ledger.invalid_phase') });
+}
+
+type Delta = Totals;
+
+/** Only a change that eats into the constraint can break it (a void or a partial post releases more than it takes). */
+function worsens(spec: AccountSpec, d: Delta): boolean {
+  if (spec.constraint === 'debits_must_not_exceed_credits') return d.debitsPosted + d.debitsPending - d.creditsPosted > 0;
+  if (spec.constraint === 'credits_must_not_exceed_debits') return d.creditsPosted + d.creditsPending - d.debitsPosted > 0;
+  return false;
+}
+
+function addDelta(deltas: Map<string, Delta>, e: JournalEntry, phase: 'posted' | 'pending', sign: 1 | -1): void {
+  const d = deltas.get(e.account) ?? { debitsPosted: 0, creditsPosted: 0, debitsPending: 0, creditsPending: 0 };
+  const field = `${e.side === 'debit' ? 'debits' : 'credits'}${phase === 'posted' ? 'Posted' : 'Pending'}` as keyof Delta;
+  d[field] += sign * e.amountFen;
+  deltas.set(e.account, d);
+}
+
+/** The record (without seq and chain) and the per-account changes a command makes, or the reason it cannot. */
+function plan(c: LedgerCommand, refs: TransferRefs, bySeq: Map<number, JournalRecord>, resolved: Set<number>, reversed: Set<number>) {
+  const deltas = new Map<string, Delta>();
+  const base = { key: c.key, memo: c.memo ?? '', maker: c.maker, effectiveAt: c.effectiveAt.toISOString(), pendingSeq: null as number | null, reverses: null as number | null };
+  if (c.kind === 'transfer') {
+    for (const e of c.entries) addDelta(deltas, e, c.phase, 1);
+    return { deltas, record: { ...base, code: c.code, phase: c.phase, entries: c.entries.map((e) => ({ ...e })), refs, checker: c.checker ?? null } };
+  }
+  if (c.kind === 'resolve') {
+    const p = bySeq.get(c.pendingSeq);
+    if (!p || p.phase !== 'pending') throw new AppError(404, 'ledger.pending_not_found', { seq: c.pendingSeq });
+    if (resolved.has(c.pendingSeq)) throw new ConflictError('ledger.pending_resolved', { seq: c.pendingSeq });
+    const held = p.entries[0]!.amountFen;
+    const amount = c.action === 'post' ? (c.amountFen ?? held) : held;
+    if (amount > held) throw new AppError(422, 'ledger.post_exceeds_pending', { amountFen: amount, pendingFen: held });
+    for (const e of p.entries) addDelta(deltas, e, 'pending', -1);
+    const entries = p.entries.map((e) => ({ ...e, amountFen: amount }));
+    if (c.action === 'post') for (const e of entries) addDelta(deltas, e, 'posted', 1);
+    return { deltas, record: { ...base, code: p.code, phase: c.action, entries, pendingSeq: c.pendingSeq, refs: { ...p.refs }, checker: c.checker } };
+  }
+  const o = bySeq.get(c.reverses);
+  if (!o) throw new AppError(404, 'ledger.transfer_not_found', { seq: c.reverses });
+  if ((o.phase !== 'posted' && o.phase !== 'post') || o.code === 'REVERSAL') throw new ConflictError('ledger.not_reversible', { seq: c.reverses });
+  if (reversed.has(c.reverses)) throw new ConflictError('ledger.already_reversed', { seq: c.reverses });
+  const entries = o.entries.map((e) => ({ account: e.account, side: e.side === 'debit' ? 'credit' as const : 'debit' as const, amountFen: e.amountFen }));
+  for (const e of entries) addDelta(deltas, e, 'posted', 1);
+  return { deltas, record: { ...base, code: 'REVERSAL' as const, phase: 'posted' as const, entries, reverses: c.reverses, refs: { ...o.refs }, checker: c.checker } };
+}
+
+async function write(
+  fresh: JournalRecord[], digests: string[], accounts: Map<string, AccountState>, headSeqRead: number | null, seq: number, hash: string, session: ClientSession,
+): Promise<void> {
+  await LedgerTransfer.insertMany(fresh.map((r, i) => ({ ...r, payload: digests[i], effectiveAt: new Date(r.effectiveAt), recordedAt: new Date(r.recordedAt) })), { session, lean: true });
+  const now = new Date();
+  const ops = [];
+  for (const a of accounts.values()) {
+    if (!a.touched) continue;
+    const totals = { debitsPosted: a.debitsPosted, creditsPosted: a.creditsPosted, debitsPending: a.debitsPending, creditsPending: a.creditsPending, lastSeq: a.lastSeq };
+    if (a.isNew) {
+      const s = a.spec;
+      ops.push({ insertOne: { document: { key: s.key, ledger: LEDGER, kind: s.kind, normal: s.normal, constraint: s.constraint, book: s.book, ownerType: s.owner?.type ?? null, ownerId: s.owner?.id ?? null, ...totals, version: 1, createdAt: now } } });
+    } else {
+      ops.push({ updateOne: { filter: { key: a.spec.key, version: a.version }, update: { $set: totals, $inc: { version: 1 } } } });
+    }
+  }
+  const updates = ops.filter((o) => 'updateOne' in o).length;
+  const r = await LedgerAccount.bulkWrite(ops as never, { session, ordered: true });
+  // Fail closed: a version that moved under a snapshot read means something wrote outside this service.
+  if (r.matchedCount !== updates) throw new ConflictError('ledger.concurrent_change');
+  const h = headSeqRead === null
+    ? await LedgerHead.create([{ _id: LEDGER, seq, hash }], { session }).then(() => ({ matchedCount: 1 }))
+    : await LedgerHead.updateOne({ _id: LEDGER, seq: headSeqRead }, { $set: { seq, hash } }, { session });
+  if (h.matchedCount !== 1) throw new ConflictError('ledger.concurrent_change');
+  const rollups = rollupOps(fresh, accounts);
+  if (rollups.length) await LedgerRollup.bulkWrite(rollups as never, { session, ordered: false });
+}
+
+/** Day totals by account kind, code and dimension, for what each transfer posted (pending reservations are in the account totals). */
+function rollupOps(fresh: JournalRecord[], accounts: Map<string, AccountState>) {
+  const sums = new Map<string, { day: string; kind: string; code: string; province: string; field: string; institution: string; debitsPosted: number; creditsPosted: number; count: number }>();
+  for (const r of fresh) {
+    if (r.phase === 'pending' || r.phase === 'void') continue;
+    const day = cstDay(new Date(r.effectiveAt));
+    for (const e of r.entries) {
+      const kind = accounts.get(e.account)?.spec.kind ?? accountSpec(e.account)!.kind;
+      const dims = { province: r.refs.province ?? '', field: r.refs.field ?? '', institution: r.refs.institution ?? '' };
+      const id = `${day}|${kind}|${r.code}|${dims.province}|${dims.field}|${dims.institution}`;
+      const s = sums.get(id) ?? { day, kind, code: r.code, ...dims, debitsPosted: 0, creditsPosted: 0, count: 0 };
+      if (e.side === 'debit') s.debitsPosted += e.amountFen;
+      else s.creditsPosted += e.amountFen;
+      s.count += 1;
+      sums.set(id, s);
+    }
+  }
+  return [...sums].map(([_id, s]) => ({
+    updateOne: {
+      filter: { _id },
+      update: { $setOnInsert: { day: s.day, kind: s.kind, code: s.code, province: s.province, field: s.field, institution: s.institution }, $inc: { debitsPosted: s.debitsPosted, creditsPosted: s.creditsPosted, count: s.count } },
+      upsert: true,
+    },
+  }));
+}

@@ -1,0 +1,83 @@
+/**
+ * The fund ledger's front door.
+ *
+ * - `postInTransaction` joins the caller's transaction: the transfer commits
+ *   with the business change it records, or neither does.
+ * - `post` is for a transfer that stands alone. Calls arriving together are
+ *   group-committed: one transaction carries everything queued while the
+ *   previous one was committing, each command still checked on its own (a
+ *   refused one fails alone). The head of the journal is one document every
+ *   posting must move, so posting one transaction per call from many
+ *   concurrent callers would only make them conflict and retry; queueing
+ *   them in-process turns that contention into batching. Across processes
+ *   the conditional head update keeps it correct.
+ */
+import mongoose, { type ClientSession } from 'mongoose';
+import { applyCommands, type Outcome, type PostedRecord } from './ledger-post.js';
+import type { LedgerCommand } from './ledger-commands.js';
+
+export type { LedgerCommand, TransferCommand, ResolveCommand, ReverseCommand } from './ledger-commands.js';
+export type { PostedRecord } from './ledger-post.js';
+
+/** All of `commands`, in order, in `session`; the first refusal throws (and should abort the caller's transaction). */
+export async function postInTransaction(commands: LedgerCommand[], session: ClientSession): Promise<PostedRecord[]> {
+  const outcomes = await applyCommands(commands, session);
+  return outcomes.map((o) => {
+    if (!o.ok) throw o.error;
+    return o.record;
+  });
+}
+
+const MAX_BATCH = 512;
+
+interface Waiting {
+  command: LedgerCommand;
+  resolve: (r: PostedRecord) => void;
+  reject: (e: unknown) => void;
+}
+
+let queue: Waiting[] = [];
+let running = false;
+
+async function commitBatch(batch: Waiting[]): Promise<Outcome[]> {
+  return mongoose.connection.transaction((session) => applyCommands(batch.map((w) => w.command), session, { isolate: true }));
+}
+
+async function drain(): Promise<void> {
+  running = true;
+  try {
+    while (queue.length) {
+      const batch = queue.slice(0, MAX_BATCH);
+      queue = queue.slice(batch.length);
+      let outcomes: Outcome[];
+      try {
+        outcomes = await commitBatch(batch);
+      } catch (err) {
+        // The batch as a whole failed (e.g. another process claimed a key first): settle each on its own.
+        if (batch.length === 1) {
+          batch[0]!.reject(err);
+          continue;
+        }
+        outcomes = [];
+        for (const w of batch) {
+          try {
+            outcomes.push((await commitBatch([w]))[0]!);
+          } catch (e) {
+            outcomes.push({ ok: false, error: e });
+          }
+        }
+      }
+      outcomes.forEach((o, i) => (o.ok ? batch[i]!.resolve(o.record) : batch[i]!.reject(o.error)));
+    }
+  } finally {
+    running = false;
+  }
+}
+
+/** Posts one command durably in its own (possibly shared) transaction; a replay of its key returns the original. */
+export function post(command: LedgerCommand): Promise<PostedRecord> {
+  return new Promise<PostedRecord>((resolve, reject) => {
+    queue.push({ command, resolve, reject });
+    if (!running) void drain();
+  });
+}
