@@ -29,6 +29,11 @@ import { createDemandRouter } from '../routes/demands.js';
 import { createLicensingRouter } from '../routes/licensing.js';
 import { createPaymentsRouter, stripeWebhookHandler } from '../routes/payments.js';
 import { createHomeRouter } from '../routes/home.js';
+import { createFundAdminRouter } from '../routes/fund-admin.js';
+import { createFundCheckpointsRouter } from '../routes/fund-checkpoints.js';
+import { createFundClaimsRouter } from '../routes/fund-claims.js';
+import { createFundConsoleRouter } from '../routes/fund-console.js';
+import { createFundSubsidiesRouter } from '../routes/fund-subsidies.js';
 import { createPatentImportRouter, importUploadParser } from '../routes/patent-import.js';
 import { createPatentRouter } from '../routes/patents.js';
 import { createRegisterRouter } from '../routes/register.js';
@@ -130,6 +135,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(createLicensingRouter(routeDeps));
   app.use(createPaymentsRouter(routeDeps));
   app.use(createDashboardRouter(routeDeps));
+  app.use(createFundAdminRouter(routeDeps));
+  app.use(createFundClaimsRouter(routeDeps));
+  app.use(createFundSubsidiesRouter(routeDeps));
+  app.use(createFundConsoleRouter(routeDeps));
+  app.use(createFundCheckpointsRouter(routeDeps));
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -80,7 +80,6 @@ export function checkCommand(c: LedgerCommand): TransferRefs {
     if (c.code === 'REVERSAL') throw unprocessable('ledger.reversal_by_command');
     if (c.phase !== 'posted' && c.phase !== 'pending') throw unprocessable('ledger.invalid_phase');
     checkEntries(c.entries);
-    if (c.phase === 'pending' && new Set(c.entries.map((e) => e.amountFen)).size !== 1) throw unprocessable('ledger.pending_legs_differ');
     const refs = emptyRefs();
     for (const k of REF_KEYS) {
       const v = c.refs?.[k];

@@ -185,11 +185,13 @@ function plan(c: LedgerCommand, refs: TransferRefs, bySeq: Map<number, JournalRe
     const p = bySeq.get(c.pendingSeq);
     if (!p || p.phase !== 'pending') throw new AppError(404, 'ledger.pending_not_found', { seq: c.pendingSeq });
     if (resolved.has(c.pendingSeq)) throw new ConflictError('ledger.pending_resolved', { seq: c.pendingSeq });
+    // A partial post names one amount for every leg, so it needs legs of one amount (a claim's pool leg and its memo leg).
     const held = p.entries[0]!.amountFen;
-    const amount = c.action === 'post' ? (c.amountFen ?? held) : held;
-    if (amount > held) throw new AppError(422, 'ledger.post_exceeds_pending', { amountFen: amount, pendingFen: held });
+    const partial = c.action === 'post' && c.amountFen !== undefined && c.amountFen !== held;
+    if (partial && p.entries.some((e) => e.amountFen !== held)) throw new AppError(422, 'ledger.partial_needs_equal_legs', { seq: c.pendingSeq });
+    if (partial && c.amountFen! > held) throw new AppError(422, 'ledger.post_exceeds_pending', { amountFen: c.amountFen!, pendingFen: held });
     for (const e of p.entries) addDelta(deltas, e, 'pending', -1);
-    const entries = p.entries.map((e) => ({ ...e, amountFen: amount }));
+    const entries = p.entries.map((e) => ({ ...e, amountFen: partial ? c.amountFen! : e.amountFen }));
     if (c.action === 'post') for (const e of entries) addDelta(deltas, e, 'posted', 1);
     return { deltas, record: { ...base, code: p.code, phase: c.action, entries, pendingSeq: c.pendingSeq, refs: { ...p.refs }, checker: c.checker } };
   }

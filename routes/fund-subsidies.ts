@@ -1,0 +1,7 @@
+/** Placeholder, filled in by the fund-ledger work (issue 6). */
+import { Router } from 'express';
+import type { RouteDeps } from '../server/app.js';
+
+export function createFundSubsidiesRouter(_deps: RouteDeps): Router {
+  return Router();
+}
