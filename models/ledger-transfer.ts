@@ -31,7 +31,7 @@ const ledgerTransferSchema = new Schema(
     entries: { type: [entrySchema], default: [] },
     pendingSeq: { type: Number, default: null },
     reverses: { type: Number, default: null },
-    refs: new Schema(refs, { _id: false }),
+    refs: { type: new Schema(refs, { _id: false }), required: true },
     memo: { type: String, default: '' },
     maker: { type: String, default: null },
     checker: { type: String, default: null },

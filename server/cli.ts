@@ -5,6 +5,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { connectDatabase } from './db.js';
 import { loadDemoCatalogue } from './seed/load-demo-catalogue.js';
+import { loadDemoFund } from './seed/load-demo-fund.js';
 import { loadDemoLicences } from './seed/load-demo-licences.js';
 import { isDatabaseEmpty, loadDemo } from './seed/load-demo.js';
 
@@ -20,6 +21,7 @@ async function seed(): Promise<void> {
     const { organizations, users } = await loadDemo();
     const catalogue = await loadDemoCatalogue();
     await loadDemoLicences();
+    await loadDemoFund();
     console.log(`Loaded the demo: ${organizations} organisations, ${users} users, ${catalogue.patents} patents, ${catalogue.offers} offers, ${catalogue.needs} needs.`);
   } finally {
     await db.close();

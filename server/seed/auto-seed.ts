@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config.js';
 import { loadDemoCatalogue } from './load-demo-catalogue.js';
+import { loadDemoFund } from './load-demo-fund.js';
 import { loadDemoLicences } from './load-demo-licences.js';
 import { isDatabaseEmpty, loadDemo } from './load-demo.js';
 
@@ -15,6 +16,7 @@ export async function maybeSeedDemo(config: Pick<Config, 'seedDemo'>, embedded: 
   const { organizations, users } = await loadDemo();
   const catalogue = await loadDemoCatalogue();
   await loadDemoLicences();
+  await loadDemoFund();
   console.log(`Loaded the demo: ${organizations} organisations, ${users} users, ${catalogue.patents} patents (${catalogue.offers} offers), ${catalogue.needs} needs (see README for the logins).`);
   return true;
 }

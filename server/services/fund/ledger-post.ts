@@ -16,6 +16,7 @@ import { LedgerAccount } from '../../../models/ledger-account.js';
 import { LedgerHead } from '../../../models/ledger-head.js';
 import { LedgerRollup } from '../../../models/ledger-rollup.js';
 import { LedgerTransfer } from '../../../models/ledger-transfer.js';
+import { formatYuan } from '../../domain/money.js';
 import { AppError, ConflictError } from '../../errors.js';
 import { accountSpec, constraintHeadroom, LEDGER, type AccountSpec, type Totals } from '../../domain/ledger-chart.js';
 import { canonical, chainHash, GENESIS_HASH, type JournalEntry, type JournalRecord, type TransferRefs } from '../../domain/ledger-record.js';
@@ -57,7 +58,7 @@ export { toRecord as journalRecordOf };
 /** Names the account and what it could still take before this change. */
 const constraintError = (before: AccountState) => new ConflictError(
   before.spec.constraint === 'debits_must_not_exceed_credits' ? 'ledger.exceeds_available' : 'ledger.exceeds_owed',
-  { account: before.spec.key, availableFen: Math.max(0, constraintHeadroom(before.spec.constraint, before)) },
+  { account: before.spec.key, availableFen: Math.max(0, constraintHeadroom(before.spec.constraint, before)), available: formatYuan(Math.max(0, constraintHeadroom(before.spec.constraint, before))) },
 );
 
 /**
@@ -189,7 +190,7 @@ function plan(c: LedgerCommand, refs: TransferRefs, bySeq: Map<number, JournalRe
     const held = p.entries[0]!.amountFen;
     const partial = c.action === 'post' && c.amountFen !== undefined && c.amountFen !== held;
     if (partial && p.entries.some((e) => e.amountFen !== held)) throw new AppError(422, 'ledger.partial_needs_equal_legs', { seq: c.pendingSeq });
-    if (partial && c.amountFen! > held) throw new AppError(422, 'ledger.post_exceeds_pending', { amountFen: c.amountFen!, pendingFen: held });
+    if (partial && c.amountFen! > held) throw new AppError(422, 'ledger.post_exceeds_pending', { amountFen: c.amountFen!, pendingFen: held, amount: formatYuan(c.amountFen!), pending: formatYuan(held) });
     for (const e of p.entries) addDelta(deltas, e, 'pending', -1);
     const entries = p.entries.map((e) => ({ ...e, amountFen: partial ? c.amountFen! : e.amountFen }));
     if (c.action === 'post') for (const e of entries) addDelta(deltas, e, 'posted', 1);

@@ -1,0 +1,17 @@
+/**
+ * The scheduled fund-ledger sync (every minute, under the scheduler's
+ * lease): posts the licensing events that have happened since the last run
+ * and sends the cover-suspension notices. The work and its guarantees
+ * (exactly once, fail closed) are in server/services/fund/subscriber.ts;
+ * this is the job's shape, so the scheduler and tests start it the same way.
+ * There is no separate start-up run: the first tick, a minute after start,
+ * catches up with everything recorded while the app was down.
+ */
+import { runFundLedgerSync, type FundSyncResult } from '../services/fund/subscriber.js';
+import type { Mailer } from '../services/mail.js';
+
+export const FUND_LEDGER_SYNC_EVERY_MS = 60_000;
+
+export async function runFundLedgerSyncJob(deps: { mailer: Mailer; publicUrl: string; logger?: { error(msg: string, err?: unknown): void }; now?: Date }): Promise<FundSyncResult> {
+  return runFundLedgerSync({ mailer: deps.mailer, publicUrl: deps.publicUrl, logger: deps.logger, now: deps.now ?? new Date() });
+}
