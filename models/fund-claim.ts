@@ -22,6 +22,26 @@ const historySchema = new Schema(
   { _id: false },
 );
 
+/** A fund manager's proposal to write off what is left of the claim's licence debt, and the regulator's decision on it. */
+const writeOffSchema = new Schema(
+  {
+    // superseded: a payment arrived while it waited, so the debt was not unrecoverable after all (the reservation is voided).
+    state: { type: String, enum: ['proposed', 'approved', 'rejected', 'superseded'], required: true },
+    proposedBy: { type: Schema.Types.ObjectId, ref: 'User', required: true },
+    proposedAt: { type: Date, required: true },
+    reason: { type: String, required: true },
+    /** The licence's overdue balance and the fund's subrogated rights left when proposed (the pending transfer's legs). */
+    overdueFen: { type: Number, required: true, min: 0 },
+    rightsFen: { type: Number, required: true, min: 0 },
+    pendingSeq: { type: Number, required: true },
+    decidedBy: { type: Schema.Types.ObjectId, ref: 'User', default: null },
+    decidedAt: { type: Date, default: null },
+    decisionReason: { type: String, default: '' },
+    postSeq: { type: Number, default: null },
+  },
+  { _id: false },
+);
+
 const fundClaimSchema = new Schema(
   {
     number: { type: String, required: true },
@@ -53,6 +73,9 @@ const fundClaimSchema = new Schema(
     /** Returned to the pool from later recoveries; released by a write-off. */
     recoveredFen: { type: Number, default: 0 },
     writtenOffFen: { type: Number, default: 0 },
+    /** The latest write-off proposal; `writeOffAttempts` numbers them (a rejected one may be proposed again). */
+    writeOff: { type: writeOffSchema, default: null },
+    writeOffAttempts: { type: Number, default: 0 },
     history: { type: [historySchema], default: [] },
   },
   { timestamps: true },
@@ -63,6 +86,9 @@ fundClaimSchema.index({ number: 1 }, { unique: true });
 fundClaimSchema.index({ licence: 1 }, { unique: true, partialFilterExpression: { state: { $in: ['filed', 'submitted', 'approved', 'paid', 'closed'] } } });
 fundClaimSchema.index({ state: 1, updatedAt: -1 });
 fundClaimSchema.index({ licensor: 1, state: 1 });
+// The caps: what was already approved for a licensee, and in a year.
+fundClaimSchema.index({ licensee: 1, state: 1 });
+fundClaimSchema.index({ state: 1, decidedAt: 1 });
 
 export type FundClaimAttrs = InferSchemaType<typeof fundClaimSchema>;
 export const FundClaim = mongoose.model('FundClaim', fundClaimSchema);

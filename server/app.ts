@@ -30,8 +30,8 @@ import { createLicensingRouter } from '../routes/licensing.js';
 import { createPaymentsRouter, stripeWebhookHandler } from '../routes/payments.js';
 import { createHomeRouter } from '../routes/home.js';
 import { createFundAdminRouter } from '../routes/fund-admin.js';
-import { createFundCheckpointsRouter } from '../routes/fund-checkpoints.js';
-import { createFundClaimsRouter } from '../routes/fund-claims.js';
+import { checkpointUploadParser, createFundCheckpointsRouter } from '../routes/fund-checkpoints.js';
+import { claimUploadParser, createFundClaimsRouter } from '../routes/fund-claims.js';
 import { createFundConsoleRouter } from '../routes/fund-console.js';
 import { createFundSubsidiesRouter } from '../routes/fund-subsidies.js';
 import { createPatentImportRouter, importUploadParser } from '../routes/patent-import.js';
@@ -113,6 +113,8 @@ export function createApp(deps: AppDeps): Express {
   });
   // Multipart bodies carry _csrf inside them: the import upload is parsed first so the check below can read it.
   app.post('/patents/import', importUploadParser);
+  app.post(['/fund/claims', '/fund/claims/:id/evidence'], claimUploadParser);
+  app.post('/fund/checkpoints/check', checkpointUploadParser);
   app.use(csrfSynchronisedProtection);
   app.use(flashMiddleware);
 
@@ -138,8 +140,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(createFundAdminRouter(routeDeps));
   app.use(createFundClaimsRouter(routeDeps));
   app.use(createFundSubsidiesRouter(routeDeps));
-  app.use(createFundConsoleRouter(routeDeps));
+  // Before the console, whose /fund/ledger/:seq would otherwise take /fund/ledger/export.jsonl.
   app.use(createFundCheckpointsRouter(routeDeps));
+  app.use(createFundConsoleRouter(routeDeps));
 
   app.use(notFound);
   app.use(errorHandler(logger));

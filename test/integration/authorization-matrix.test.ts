@@ -18,6 +18,7 @@ import { loadDemoCatalogue } from '../../server/seed/load-demo-catalogue.js';
 import { loadDemo } from '../../server/seed/load-demo.js';
 import { startApp, type AppHarness } from '../helpers/app-harness.js';
 import { DASHBOARD_AUTHZ_ROUTES } from './authorization-dashboards.js';
+import { FUND_AUTHZ_ROUTES, prepareFundAuthz } from './authorization-fund.js';
 import { LICENSING_AUTHZ_ROUTES, prepareLicensingFixtures, useLicensingFixtures } from './authorization-licensing.js';
 import { PAYMENTS_AUTHZ_ROUTES, preparePaymentsAuthz } from './authorization-payments.js';
 import { AUTHZ_ACTORS, AUTHZ_ROUTES, type AuthzActor, type AuthzFixtures, type Outcome } from './authorization-table.js';
@@ -47,6 +48,7 @@ describe('authorisation matrix', function () {
     // Licensing and payments rows act on records of their own.
     useLicensingFixtures(await prepareLicensingFixtures());
     await preparePaymentsAuthz();
+    await prepareFundAuthz();
   });
   after(async () => {
     await h.stop();
@@ -56,7 +58,7 @@ describe('authorisation matrix', function () {
     return typeof o === 'string' ? o : `redirect to ${o.redirect}`;
   }
 
-  for (const route of [...AUTHZ_ROUTES, ...LICENSING_AUTHZ_ROUTES, ...PAYMENTS_AUTHZ_ROUTES, ...DASHBOARD_AUTHZ_ROUTES]) {
+  for (const route of [...AUTHZ_ROUTES, ...LICENSING_AUTHZ_ROUTES, ...PAYMENTS_AUTHZ_ROUTES, ...DASHBOARD_AUTHZ_ROUTES, ...FUND_AUTHZ_ROUTES]) {
     describe(`${route.method} ${route.name}`, () => {
       for (const actor of Object.keys(AUTHZ_ACTORS) as AuthzActor[]) {
         const outcome = route.expect[actor];
