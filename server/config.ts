@@ -3,6 +3,7 @@
  * and a bad one is named in the error, so a misconfigured deployment fails
  * at once with a message instead of later with a stack trace.
  */
+import { createPrivateKey } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -36,6 +37,15 @@ export interface Config {
    * usual system places (server/services/contract-font.ts).
    */
   readonly contractFont: string | null;
+  /**
+   * The fund ledger's Ed25519 checkpoint-signing key, PKCS#8 PEM text.
+   * LEDGER_SIGNING_KEY holds either the PEM itself (line breaks may be written
+   * as \n) or the path of a PEM file. Unset: generated on first start and kept
+   * as DATA_DIR/ledger-signing-key.pem (server/services/fund/signing-key.ts) —
+   * except in production with MONGODB_URI, where every instance must sign
+   * with the same key, so it is required.
+   */
+  readonly ledgerSigningKey: string | null;
 }
 
 /** Where and how the app talks to Stripe: host, port and protocol are settable so tests use a fake on loopback. */
@@ -83,6 +93,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const stripe = stripeConfig(env, problems);
   const contractFont = contractFontConfig(env, problems);
+  const ledgerSigningKey = ledgerSigningKeyConfig(env, problems);
+  if (nodeEnv === 'production' && mongodbUri && !ledgerSigningKey && !problems.some((p) => p.startsWith('LEDGER_SIGNING_KEY'))) {
+    problems.push('LEDGER_SIGNING_KEY is required when NODE_ENV=production and MONGODB_URI is set (every instance must sign checkpoints with one key)');
+  }
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze({
     mongodbUri,
@@ -99,7 +113,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultDaysOverdue: Number(defaultDaysRaw),
     stripe,
     contractFont,
+    ledgerSigningKey,
   });
+}
+
+/** LEDGER_SIGNING_KEY: inline PEM or a file, checked now to be an Ed25519 private key so a bad one fails at start-up. */
+function ledgerSigningKeyConfig(env: NodeJS.ProcessEnv, problems: string[]): string | null {
+  const raw = env.LEDGER_SIGNING_KEY?.trim() || null;
+  if (!raw) return null;
+  let pem = raw.replace(/\\n/g, '\n');
+  if (!pem.startsWith('-----BEGIN')) {
+    if (!fs.existsSync(raw) || !fs.statSync(raw).isFile()) {
+      problems.push(`LEDGER_SIGNING_KEY must be a PKCS#8 PEM private key or the path of one (no file "${raw}")`);
+      return null;
+    }
+    pem = fs.readFileSync(raw, 'utf8');
+  }
+  try {
+    const key = createPrivateKey(pem);
+    if (key.asymmetricKeyType === 'ed25519') return pem;
+    problems.push(`LEDGER_SIGNING_KEY must be an Ed25519 key (got ${key.asymmetricKeyType ?? 'unknown'})`);
+  } catch {
+    problems.push('LEDGER_SIGNING_KEY is not a readable PKCS#8 PEM private key');
+  }
+  return null;
 }
 
 /** CONTRACT_FONT: checked at start-up to be a readable font file, so a typo fails now rather than as a 503 on the first download. */

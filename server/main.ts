@@ -11,6 +11,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { connectDatabase } from './db.js';
 import { createMailer } from './services/mail.js';
 import { ensureSessionSecret } from './session-secret.js';
+import { installLedgerSigner, loadLedgerSigner } from './services/fund/signing-key.js';
 import { maybeSeedDemo } from './seed/auto-seed.js';
 import { startScheduler } from './jobs/scheduler.js';
 import { searchIndexes } from './services/search-index.js';
@@ -31,8 +32,10 @@ async function main(): Promise<void> {
   const mailer = createMailer({ smtpUrl: config.smtpUrl, outboxDir: path.join(config.dataDir, 'outbox'), from: config.mailFrom });
   await maybeSeedDemo(config, db.embedded !== null);
   const sessionSecret = config.sessionSecret ?? (await ensureSessionSecret(config.dataDir));
+  const ledgerSigner = await loadLedgerSigner({ configuredPem: config.ledgerSigningKey, dataDir: config.dataDir });
+  installLedgerSigner(ledgerSigner);
   const app = createApp({ config: { ...config, sessionSecret }, mongoClient: db.connection.getClient() as never, mailer });
-  const scheduler = startScheduler({ mailer, publicUrl: config.publicUrl, defaultDaysOverdue: config.defaultDaysOverdue });
+  const scheduler = startScheduler({ mailer, publicUrl: config.publicUrl, defaultDaysOverdue: config.defaultDaysOverdue, ledgerSigner });
   // Build the search indexes now rather than on the first catalogue request.
   searchIndexes.sync().catch((err) => console.error('search index build failed', err));
   // Find the PDF contract's CJK font now (a collection takes ~0.5 s to read), and say so if there is none.

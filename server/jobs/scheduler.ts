@@ -7,7 +7,11 @@ import { sendInvoiceReminders } from '../services/invoice-reminders.js';
 import { advanceFreePeriods } from '../services/licensing.js';
 import type { Mailer } from '../services/mail.js';
 import { chaseLateReports } from '../services/revenue-reports.js';
+import { daysOverdueBeforeDefault } from '../services/fund/fund-rules-admin.js';
 import { runDefaultSweep } from './default-sweep.js';
+import { runFundCheckpoint } from './fund-checkpoint.js';
+import type { LedgerSigner } from '../services/fund/signing-key.js';
+import { FUND_LEDGER_SYNC_EVERY_MS, runFundLedgerSyncJob } from './fund-ledger-sync.js';
 import { withLease } from './lease.js';
 import { runNeedDigest } from './need-digest.js';
 import { runPatentLapseSweep } from './patent-lapse-sweep.js';
@@ -16,16 +20,20 @@ export interface Scheduler {
   stop(): void;
 }
 
-export function startScheduler(deps: { mailer: Mailer; publicUrl: string; defaultDaysOverdue?: number; logger?: { error(msg: string, err?: unknown): void } }): Scheduler {
+export function startScheduler(deps: { mailer: Mailer; publicUrl: string; defaultDaysOverdue?: number; ledgerSigner?: LedgerSigner | null; logger?: { error(msg: string, err?: unknown): void } }): Scheduler {
   const logger = deps.logger ?? console;
   const jobs: { name: string; everyMs: number; run: () => Promise<unknown> }[] = [
     { name: 'need-digest', everyMs: 60 * 60_000, run: () => runNeedDigest(deps) },
-    { name: 'default-sweep', everyMs: 60 * 60_000, run: () => runDefaultSweep({ ...deps, daysToDefault: deps.defaultDaysOverdue ?? 90 }) },
+    // The fund rules in force say when an overdue invoice is in default; the configured value is the fallback before any exist.
+    { name: 'default-sweep', everyMs: 60 * 60_000, run: async () => runDefaultSweep({ ...deps, daysToDefault: await daysOverdueBeforeDefault(deps.defaultDaysOverdue ?? 90) }) },
     { name: 'patent-lapse-sweep', everyMs: 24 * 60 * 60_000, run: () => runPatentLapseSweep(deps) },
     // Pay-later licences whose free period has ended start paying (bills per fee form).
     { name: 'free-periods', everyMs: 60 * 60_000, run: () => advanceFreePeriods(new Date()) },
     { name: 'invoice-reminders', everyMs: 60 * 60_000, run: () => sendInvoiceReminders(new Date(), deps.mailer, deps.publicUrl) },
     { name: 'late-revenue-reports', everyMs: 24 * 60 * 60_000, run: () => chaseLateReports(new Date(), deps.mailer) },
+    // The fund ledger's signed checkpoint and reconciliation.
+    { name: 'fund-checkpoint', everyMs: 24 * 60 * 60_000, run: () => runFundCheckpoint({ signer: deps.ledgerSigner ?? null, logger }) },
+    { name: 'fund-ledger-sync', everyMs: FUND_LEDGER_SYNC_EVERY_MS, run: () => runFundLedgerSyncJob({ ...deps, logger }) },
   ];
   const timers = jobs.map((job) => {
     const tick = () => {

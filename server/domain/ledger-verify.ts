@@ -1,0 +1,340 @@
+/**
+ * The stand-alone ledger verifier. Fed an export (header, transfers in seq
+ * order, checkpoints, account totals) one item at a time, it recomputes
+ * everything the server claims and names the first seq where the journal
+ * stops matching: contiguous seqs, each record's hash, each prevHash link,
+ * the balances replayed (ledger-verify-replay.ts), the RFC 6962 root and
+ * head hash at every checkpoint's seq against the signed ones, the
+ * signatures, checkpoints only ever extending earlier ones, and the stored
+ * account totals against the replayed ones.
+ *
+ * Pure and streaming — no database, no files, memory independent of the
+ * journal's length — so the CLI (server/ledger-verify-cli.ts) runs it on a
+ * regulator's machine and the console runs it over the live journal.
+ * Per-record hashing is kept lean (ledger-verify-hash.ts): a million
+ * transfers verify in seconds.
+ *
+ * A checkpoint is checked when the stream reaches its seq: exports place
+ * each one right after the transfer it signs. One that turns up later
+ * (a file arranged otherwise) is returned in `misplaced`; run again with it
+ * in `checkpoints` (verifyExport in ledger-verify-read.ts does this).
+ */
+import { LEDGER } from './ledger-chart.js';
+import { GENESIS_HASH, type JournalRecord } from './ledger-record.js';
+import { EMPTY_LEAF, LeanMerkle, RecordHasher, shapeProblem } from './ledger-verify-hash.js';
+import { checkpointBodyProblem, keyIdOf, parseEd25519PublicKey, signatureValid, type CheckpointClaim } from './ledger-checkpoint-text.js';
+import { BalanceReplay } from './ledger-verify-replay.js';
+import { PROBLEM_MESSAGES, type ProblemCode } from './ledger-verify-messages.js';
+import type { KeyObject } from 'node:crypto';
+
+export { PROBLEM_CODES, type ProblemCode } from './ledger-verify-messages.js';
+export { fastCanonical } from './ledger-verify-hash.js';
+
+export const EXPORT_FORMAT = 'yrd-fund-ledger/1';
+
+export interface ExportHeader {
+  type: 'header';
+  format: string;
+  ledger: string;
+  /** The day (YYYY-MM-DD, China time) the export is as of; null: current. */
+  asOf: string | null;
+  exportedThroughSeq: number;
+  /** SPKI PEMs of the keys that signed the checkpoints in the export. */
+  publicKeys: string[];
+}
+export type TransferLine = { type: 'transfer' } & JournalRecord;
+export type CheckpointLine = { type: 'checkpoint' } & CheckpointClaim;
+export interface AccountLine {
+  type: 'account';
+  key: string;
+  debitsPosted: number;
+  creditsPosted: number;
+  debitsPending: number;
+  creditsPending: number;
+}
+export type ExportLine = ExportHeader | TransferLine | CheckpointLine | AccountLine;
+
+export interface VerifyProblem {
+  /** The transfer at fault (null: the export as a whole). */
+  seq: number | null;
+  code: ProblemCode;
+  message: string;
+  params: Record<string, string | number>;
+}
+
+export interface VerifyOptions {
+  /** SPKI PEMs the reader trusts; when given, every checkpoint must be signed by one of them. */
+  trustedKeys?: string[];
+  /** Checkpoints to check besides those in the stream (a file someone handed over, the stored ones). */
+  checkpoints?: CheckpointClaim[];
+  /** Problems kept in the result (all are counted). */
+  maxProblems?: number;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  transfers: number;
+  lastSeq: number;
+  headHash: string;
+  root: string;
+  checkpoints: number;
+  /** 'trusted': signatures checked against keys the reader supplied; 'embedded': against the keys the export carries. */
+  keySource: 'trusted' | 'embedded';
+  accountsCompared: number;
+  firstBadSeq: number | null;
+  problemCount: number;
+  problems: VerifyProblem[];
+  /** Checkpoints that arrived after their seq had passed (not checked; see the header comment). */
+  misplaced: CheckpointClaim[];
+}
+
+/** Where a record stands in the journal (LedgerVerifier.place). */
+type Placement = 0 | 1 | 2 | 3;
+const SKIPPED = 0;
+const PLACED = 1;
+const AFTER_GAP = 2;
+const MALFORMED = 3;
+
+export class LedgerVerifier {
+  private readonly maxProblems: number;
+  private readonly problems: VerifyProblem[] = [];
+  private problemCount = 0;
+  private firstBadSeq: number | null = null;
+  private readonly replay = new BalanceReplay((seq, code, params) => this.report(seq, code as ProblemCode, params));
+  private readonly merkle = new LeanMerkle();
+  private readonly hasher = new RecordHasher();
+  private expectSeq = 1;
+  private lastSeq = 0;
+  private transfers = 0;
+  /** The last seq whose hashes went into the chain and the tree (checkpoints are checked against it). */
+  private confirmed = 0;
+  private headHash = GENESIS_HASH;
+  /** The previous record was malformed: its hash proves nothing, so no link is checked against it. */
+  private linkUnknown = false;
+  private header: ExportHeader | null = null;
+  /** Checkpoints waiting for their seq. */
+  private readonly due = new Map<number, CheckpointClaim[]>();
+  private readonly misplaced: CheckpointClaim[] = [];
+  private checked = 0;
+  private lastGoodCheckpointSeq = 0;
+  private lastCheckpointTime = '';
+  private readonly trusted: Map<string, KeyObject> | null;
+  private readonly embedded = new Map<string, KeyObject>();
+  private readonly accountLines = new Map<string, AccountLine>();
+
+  constructor(opts: VerifyOptions = {}) {
+    this.maxProblems = opts.maxProblems ?? 100;
+    this.trusted = opts.trustedKeys ? this.keyMap(opts.trustedKeys, 'trusted') : null;
+    for (const c of opts.checkpoints ?? []) this.checkpoint(c);
+  }
+
+  private keyMap(pems: string[], label: string): Map<string, KeyObject> {
+    const m = new Map<string, KeyObject>();
+    for (const pem of pems) {
+      const key = typeof pem === 'string' ? parseEd25519PublicKey(pem) : null;
+      if (key) m.set(keyIdOf(key), key);
+      else this.report(null, 'bad_key', { which: label });
+    }
+    return m;
+  }
+
+  report(seq: number | null, code: ProblemCode, params: Record<string, string | number>): void {
+    this.problemCount++;
+    if (seq !== null && (this.firstBadSeq === null || seq < this.firstBadSeq)) this.firstBadSeq = seq;
+    if (this.problems.length >= this.maxProblems) return;
+    const message = PROBLEM_MESSAGES[code].replace(/\{(\w+)\}/g, (m, k: string) => (k in params ? String(params[k]) : m));
+    this.problems.push({ seq, code, message, params });
+  }
+
+  /** The export's first line: its format, and the keys it carries. */
+  setHeader(h: ExportHeader): void {
+    this.header = h;
+    if (h.format !== EXPORT_FORMAT) this.report(null, 'header_format', { format: String(h.format) });
+    if (h.ledger !== LEDGER) this.report(null, 'header_format', { format: `${String(h.format)} / ${String(h.ledger)}` });
+    if (Array.isArray(h.publicKeys)) for (const [id, key] of this.keyMap(h.publicKeys, 'embedded')) this.embedded.set(id, key);
+  }
+
+  /** One transfer: its place in the journal, then its hashes, link, balances and any checkpoint at its seq. */
+  transfer(r: JournalRecord): void {
+    const placed = this.place(r);
+    if (placed === SKIPPED) return;
+    if (placed === MALFORMED) return this.confirm(r, placed, false, '');
+    this.hasher.hash(r);
+    this.confirm(r, placed, this.hasher.own === r.hash, this.hasher.leaf);
+  }
+
+  /** The record's place (seq gap, out of order) and shape. A SKIPPED record takes no place in the chain. */
+  private place(r: JournalRecord): Placement {
+    if (typeof r.seq !== 'number' || !Number.isSafeInteger(r.seq) || r.seq < 1) {
+      this.report(this.expectSeq, 'malformed', { seq: this.expectSeq, reason: 'seq must be a whole number ≥ 1' });
+      return SKIPPED;
+    }
+    const seq = r.seq;
+    if (seq < this.expectSeq) {
+      this.report(seq, 'seq_order', { seq, after: this.expectSeq - 1 });
+      return SKIPPED;
+    }
+    let placed: Placement = PLACED;
+    if (seq > this.expectSeq) {
+      this.report(this.expectSeq, 'seq_gap', { missing: this.expectSeq, found: seq, to: seq - 1 });
+      placed = AFTER_GAP;
+    }
+    this.expectSeq = seq + 1;
+    this.lastSeq = seq;
+    this.transfers++;
+    const shape = shapeProblem(r);
+    if (!shape) return placed;
+    this.report(seq, 'malformed', { seq, reason: shape });
+    return MALFORMED;
+  }
+
+  /**
+   * The record's own hash (`ownOk`: recomputed from its contents and
+   * prevHash, it equals its stored hash), its link to the previous record,
+   * its Merkle leaf (latin1 digest), the balances, and any checkpoint
+   * signed at its seq.
+   */
+  private confirm(r: JournalRecord, placed: Placement, ownOk: boolean, leaf: string): void {
+    const seq = r.seq;
+    this.confirmed = seq;
+    if (placed === MALFORMED) {
+      this.merkle.addLeafHash(EMPTY_LEAF);
+      this.headHash = typeof r.hash === 'string' ? r.hash : '';
+      this.linkUnknown = true;
+      this.reachCheckpoints(seq);
+      return;
+    }
+    this.merkle.addLeafHash(leaf);
+    if (!ownOk) this.report(seq, 'hash', { seq });
+    else if (r.prevHash !== this.headHash && placed !== AFTER_GAP && !this.linkUnknown) {
+      // The record is intact but does not chain to its predecessor: the predecessor is not what it chained to.
+      if (seq === 1) this.report(1, 'genesis', { seq: 1 });
+      else this.report(seq - 1, 'prev_hash', { seq: seq - 1, next: seq });
+    }
+    this.linkUnknown = false;
+    this.headHash = r.hash;
+    this.replay.apply(r);
+    this.reachCheckpoints(seq);
+  }
+
+  private reachCheckpoints(seq: number): void {
+    if (!this.due.size) return;
+    const list = this.due.get(seq);
+    if (!list) return;
+    this.due.delete(seq);
+    for (const c of list.sort((a, b) => (a.time < b.time ? -1 : 1))) this.checkCheckpoint(c);
+  }
+
+  /** A checkpoint from the stream or supplied up front: checked now if its seq is the current one, later if ahead. */
+  checkpoint(c: CheckpointClaim): void {
+    const bad = checkpointBodyProblem(c ?? {});
+    if (bad) {
+      this.report(null, 'checkpoint_malformed', { seq: String(c?.seq), reason: bad });
+      return;
+    }
+    if (c.seq === this.confirmed && (c.seq > 0 || this.merkle.size === 0)) this.checkCheckpoint(c);
+    else if (c.seq > this.confirmed) this.due.set(c.seq, [...(this.due.get(c.seq) ?? []), c]);
+    else this.misplaced.push(c);
+  }
+
+  private keyFor(c: CheckpointClaim): KeyObject | null {
+    if (c.publicKey != null) {
+      const own = parseEd25519PublicKey(c.publicKey);
+      if (!own || keyIdOf(own) !== c.keyId) {
+        this.report(c.seq, 'checkpoint_key_id', { seq: c.seq, keyId: String(c.keyId) });
+        return null;
+      }
+      if (!this.trusted) this.embedded.set(c.keyId, own);
+    }
+    const key = (this.trusted ?? this.embedded).get(c.keyId);
+    if (!key) this.report(c.seq, this.trusted ? 'checkpoint_untrusted_key' : 'checkpoint_no_key', { seq: c.seq, keyId: String(c.keyId) });
+    return key ?? null;
+  }
+
+  private checkCheckpoint(c: CheckpointClaim): void {
+    this.checked++;
+    const seq = c.seq;
+    let good = true;
+    if (c.ledger !== LEDGER) {
+      this.report(seq, 'checkpoint_ledger', { seq, ledger: c.ledger });
+      good = false;
+    }
+    const key = this.keyFor(c);
+    if (key && !signatureValid(c, key)) {
+      this.report(seq, 'checkpoint_signature', { seq, keyId: c.keyId });
+      good = false;
+    }
+    if (!key) good = false;
+    if (this.merkle.root() !== c.root) {
+      this.report(seq, 'checkpoint_root', { seq, from: Math.min(this.lastGoodCheckpointSeq + 1, seq), to: seq });
+      good = false;
+    } else if (this.headHash !== c.headHash) {
+      this.report(seq, 'checkpoint_head', { seq });
+      good = false;
+    }
+    if (c.time < this.lastCheckpointTime) this.report(seq, 'checkpoint_order', { seq, time: c.time, earlier: this.lastCheckpointTime });
+    this.lastCheckpointTime = c.time > this.lastCheckpointTime ? c.time : this.lastCheckpointTime;
+    if (good) this.lastGoodCheckpointSeq = Math.max(this.lastGoodCheckpointSeq, seq);
+  }
+
+  /** Stored totals of one account (current exports), compared when the stream ends. */
+  account(a: AccountLine): void {
+    this.accountLines.set(String(a.key), a);
+  }
+
+  /** Replayed totals per account key (for reconciliation against stored counters). */
+  replayedAccounts(): ReadonlyMap<string, { debitsPosted: number; creditsPosted: number; debitsPending: number; creditsPending: number }> {
+    return this.replay.accounts;
+  }
+
+  root(): string {
+    return this.merkle.root();
+  }
+
+  finish(): VerifyResult {
+    for (const list of this.due.values()) {
+      for (const c of list) this.report(this.lastSeq + 1, 'checkpoint_beyond', { seq: this.lastSeq + 1, signed: c.seq, last: this.lastSeq });
+    }
+    this.due.clear();
+    const through = this.header?.exportedThroughSeq;
+    if (this.header && through !== this.lastSeq) {
+      const n = typeof through === 'number' ? through : 0;
+      this.report(Math.min(n, this.lastSeq) + 1, 'through_seq', { through: String(through), last: this.lastSeq });
+    }
+    const s = this.replay.sums();
+    if (s.debitsPosted !== s.creditsPosted || s.debitsPending !== s.creditsPending) {
+      this.report(null, 'totals_unbalanced', { debits: s.debitsPosted, credits: s.creditsPosted, debitsPending: s.debitsPending, creditsPending: s.creditsPending });
+    }
+    const compared = this.compareAccounts();
+    return {
+      ok: this.problemCount === 0,
+      transfers: this.transfers,
+      lastSeq: this.lastSeq,
+      headHash: this.headHash,
+      root: this.merkle.root(),
+      checkpoints: this.checked,
+      keySource: this.trusted ? 'trusted' : 'embedded',
+      accountsCompared: compared,
+      firstBadSeq: this.firstBadSeq,
+      problemCount: this.problemCount,
+      problems: this.problems,
+      misplaced: this.misplaced,
+    };
+  }
+
+  private compareAccounts(): number {
+    if (!this.accountLines.size) return 0;
+    const fields = ['debitsPosted', 'creditsPosted', 'debitsPending', 'creditsPending'] as const;
+    for (const [key, line] of this.accountLines) {
+      const replayed = this.replay.accounts.get(key);
+      for (const f of fields) {
+        const want = replayed?.[f] ?? 0;
+        if (line[f] !== want) this.report(null, 'account_mismatch', { account: key, field: f, stored: String(line[f]), replayed: want });
+      }
+    }
+    for (const [key, a] of this.replay.accounts) {
+      if (!this.accountLines.has(key) && (a.debitsPosted || a.creditsPosted || a.debitsPending || a.creditsPending)) this.report(null, 'account_missing', { account: key });
+    }
+    return this.accountLines.size;
+  }
+}
