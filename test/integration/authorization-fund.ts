@@ -12,6 +12,12 @@
  * the missing file; test/fund/claims.test.ts runs every role against them.
  * Another institution's TTO (404 on a claim) is also there, since the
  * matrix has one TTO column.
+ *
+ * The console's and the checkpoints' rows (routes/fund-console.ts,
+ * routes/fund-checkpoints.ts) act on transfers, reversal requests and a
+ * checkpoint prepared here too; signing needs a key, which the app harness
+ * does not install (main.ts does), so prepareFundAuthz() installs one and
+ * releaseFundAuthz() takes it away again.
  */
 import { Types } from 'mongoose';
 import { FundCover } from '../../models/fund-cover.js';
@@ -27,6 +33,9 @@ import { post } from '../../server/services/fund/ledger.js';
 import { runPayments } from '../../server/services/fund/payment-runs.js';
 import { submitSubsidy } from '../../server/services/fund/subsidies.js';
 import { proposeWriteOff } from '../../server/services/fund/write-offs.js';
+import { checkpointFile, requestCheckpoint } from '../../server/services/fund/checkpoints.js';
+import { requestReversal } from '../../server/services/fund/reversal-requests.js';
+import { generateSigningKeyPem, installLedgerSigner, signerFromPem } from '../../server/services/fund/signing-key.js';
 import { DAY, makeInvoice, makeLicence } from '../helpers/licensing-fixtures.js';
 import { AUTHZ_ACTORS, type AuthzActor, type AuthzRoute, type Outcome } from './authorization-table.js';
 
@@ -112,6 +121,7 @@ export function pastQuarter(back: number, now = new Date()): { label: string; in
 const ids = {
   newLicenceId: '', filedClaimId: '', evidenceId: '', toSubmitClaimId: '', submittedClaimId: '', paidClaimId: '', writeOffClaimId: '',
   subsidyId: '', subsidyQuarter: '', smeId: '',
+  transferSeq: 0, reversibleSeq: 0, reversalToApproveId: '', reversalToRejectId: '', checkpointId: '', checkpointText: '',
 };
 
 /** Writes the records the rows act on: a funded pool, claims in each state, a subsidy awaiting decision, royalties to subsidise. */
@@ -149,6 +159,26 @@ export async function prepareFundAuthz(): Promise<void> {
   ids.subsidyId = String((await submitSubsidy(fm, { licensee: String(sme), quarter: older.label }))._id);
   ids.subsidyQuarter = last.label;
   ids.smeId = String(sme);
+  // The console's rows: appropriations to view and to reverse (each its own, so every row finds its transfer as it expects it).
+  const appropriation = (amountFen: number) => post({
+    kind: 'transfer', key: `test:authz-appropriation:${process.pid}:${++serial}`, code: 'APPROPRIATION', phase: 'posted', maker: null, effectiveAt: at(),
+    entries: [{ account: acct.bank(), side: 'debit', amountFen }, { account: acct.pool(), side: 'credit', amountFen }],
+  });
+  ids.transferSeq = (await appropriation(2_000_000)).seq;
+  ids.reversibleSeq = (await appropriation(1_000_000)).seq;
+  ids.reversalToApproveId = String((await requestReversal(fm, (await appropriation(1_000_000)).seq, '矩阵测试：拨款金额录入有误。'))._id);
+  ids.reversalToRejectId = String((await requestReversal(fm, (await appropriation(1_000_000)).seq, '矩阵测试：疑似重复拨款。'))._id);
+  // The checkpoints' rows: a signing key, as main.ts installs one, and a checkpoint to download and to check.
+  const signer = signerFromPem(generateSigningKeyPem());
+  installLedgerSigner(signer);
+  const checkpoint = await requestCheckpoint(reg, signer);
+  ids.checkpointId = String(checkpoint._id);
+  ids.checkpointText = JSON.stringify(await checkpointFile(reg, ids.checkpointId));
+}
+
+/** Undoes what prepareFundAuthz() changed outside the database: the installed signing key. */
+export function releaseFundAuthz(): void {
+  installLedgerSigner(null);
 }
 
 const only = (who: AuthzActor[], outcome: Outcome): Record<AuthzActor, Outcome> => ({
@@ -173,6 +203,9 @@ export const FUND_AUTHZ_ROUTES: AuthzRoute[] = [
   { method: 'GET', name: '/fund/claims/:id/evidence/:evidenceId', path: () => `/fund/claims/${ids.filedClaimId}/evidence/${ids.evidenceId}`, expect: claimReaders },
   { method: 'GET', name: '/fund/claims/:id/dossier.json', path: () => `/fund/claims/${ids.paidClaimId}/dossier.json`, expect: claimReaders },
   { method: 'GET', name: '/fund/claims/:id/dossier.csv', path: () => `/fund/claims/${ids.paidClaimId}/dossier.csv`, expect: claimReaders },
+  { method: 'GET', name: '/fund/rules', path: () => '/fund/rules', expect: overseers },
+  { method: 'GET', name: '/fund/rules/new', path: () => '/fund/rules/new', expect: only(['fund_manager'], 'ok') },
+  { method: 'GET', name: '/fund/appropriations', path: () => '/fund/appropriations', expect: overseers },
   { method: 'GET', name: '/fund/subsidies', path: () => '/fund/subsidies', expect: overseers },
   { method: 'GET', name: '/fund/subsidies/new', path: () => `/fund/subsidies/new?licensee=${ids.smeId}&quarter=${ids.subsidyQuarter}`, expect: only(['fund_manager'], 'ok') },
   { method: 'GET', name: '/fund/subsidies/:id', path: () => `/fund/subsidies/${ids.subsidyId}`, expect: overseers },
@@ -190,4 +223,34 @@ export const FUND_AUTHZ_ROUTES: AuthzRoute[] = [
   },
   { method: 'POST', name: '/fund/subsidies/:id/decision', path: () => `/fund/subsidies/${ids.subsidyId}/decision`, body: reason, expect: only(['regulator'], toSubsidy) },
   { method: 'POST', name: '/fund/payment-runs', path: () => '/fund/payment-runs', expect: only(['fund_manager'], { redirect: '/fund/payment-runs' }) },
+  // The regulators' console (routes/fund-console.ts).
+  { method: 'GET', name: '/fund', path: () => '/fund', expect: overseers },
+  { method: 'GET', name: '/fund/ledger', path: () => '/fund/ledger', expect: overseers },
+  { method: 'GET', name: '/fund/ledger/:seq', path: () => `/fund/ledger/${ids.transferSeq}`, expect: overseers },
+  { method: 'GET', name: '/fund/trial-balance', path: () => '/fund/trial-balance', expect: overseers },
+  { method: 'GET', name: '/fund/trial-balance?by=account', path: () => '/fund/trial-balance?by=account', expect: overseers },
+  { method: 'GET', name: '/fund/trial-balance.csv', path: () => '/fund/trial-balance.csv', expect: overseers },
+  { method: 'GET', name: '/fund/trial-balance.json', path: () => '/fund/trial-balance.json', expect: overseers },
+  { method: 'GET', name: '/fund/reversals', path: () => '/fund/reversals', expect: overseers },
+  {
+    method: 'POST', name: '/fund/ledger/:seq/reversal-requests', path: () => `/fund/ledger/${ids.reversibleSeq}/reversal-requests`,
+    body: () => ({ reason: '矩阵测试：拨款记错了账户。' }), expect: only(['fund_manager'], { redirect: /^\/fund\/ledger\/\d+$/ }),
+  },
+  {
+    method: 'POST', name: '/fund/reversals/:id/approve', path: () => `/fund/reversals/${ids.reversalToApproveId}/approve`,
+    body: () => ({ note: '矩阵测试：核对无误，同意冲正。' }), expect: only(['regulator'], { redirect: '/fund/reversals' }),
+  },
+  {
+    method: 'POST', name: '/fund/reversals/:id/reject', path: () => `/fund/reversals/${ids.reversalToRejectId}/reject`,
+    body: () => ({ reason: '矩阵测试：并非重复拨款。' }), expect: only(['regulator'], { redirect: '/fund/reversals' }),
+  },
+  // Tamper evidence (routes/fund-checkpoints.ts).
+  { method: 'GET', name: '/fund/checkpoints', path: () => '/fund/checkpoints', expect: overseers },
+  { method: 'GET', name: '/fund/checkpoints/key.pem', path: () => '/fund/checkpoints/key.pem', expect: overseers },
+  { method: 'GET', name: '/fund/checkpoints/:id.json', path: () => `/fund/checkpoints/${ids.checkpointId}.json`, expect: overseers },
+  { method: 'GET', name: '/fund/ledger/export.jsonl', path: () => '/fund/ledger/export.jsonl', expect: overseers },
+  { method: 'POST', name: '/fund/checkpoints (issue)', path: () => '/fund/checkpoints', expect: only(['fund_manager', 'regulator'], { redirect: '/fund/checkpoints' }) },
+  { method: 'POST', name: '/fund/checkpoints/verify', path: () => '/fund/checkpoints/verify', expect: overseers },
+  { method: 'POST', name: '/fund/checkpoints/check (pasted)', path: () => '/fund/checkpoints/check', body: () => ({ checkpoint: ids.checkpointText }), expect: overseers },
+  { method: 'POST', name: '/fund/checkpoints/reconcile', path: () => '/fund/checkpoints/reconcile', expect: only(['fund_manager', 'regulator'], { redirect: '/fund/checkpoints' }) },
 ];

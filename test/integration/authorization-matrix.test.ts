@@ -18,7 +18,7 @@ import { loadDemoCatalogue } from '../../server/seed/load-demo-catalogue.js';
 import { loadDemo } from '../../server/seed/load-demo.js';
 import { startApp, type AppHarness } from '../helpers/app-harness.js';
 import { DASHBOARD_AUTHZ_ROUTES } from './authorization-dashboards.js';
-import { FUND_AUTHZ_ROUTES, prepareFundAuthz } from './authorization-fund.js';
+import { FUND_AUTHZ_ROUTES, prepareFundAuthz, releaseFundAuthz } from './authorization-fund.js';
 import { LICENSING_AUTHZ_ROUTES, prepareLicensingFixtures, useLicensingFixtures } from './authorization-licensing.js';
 import { PAYMENTS_AUTHZ_ROUTES, preparePaymentsAuthz } from './authorization-payments.js';
 import { AUTHZ_ACTORS, AUTHZ_ROUTES, type AuthzActor, type AuthzFixtures, type Outcome } from './authorization-table.js';
@@ -51,6 +51,7 @@ describe('authorisation matrix', function () {
     await prepareFundAuthz();
   });
   after(async () => {
+    releaseFundAuthz();
     await h.stop();
   });
 
