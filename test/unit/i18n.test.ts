@@ -9,6 +9,13 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { INVOICE_KINDS } from '../../models/invoice.js';
+import { REVERSAL_REQUEST_STATES } from '../../models/ledger-reversal-request.js';
+import { ACCOUNT_KINDS, TRANSFER_CODES } from '../../server/domain/ledger-chart.js';
+import { REF_KEYS } from '../../server/domain/ledger-record.js';
+import { CLAIM_STATES } from '../../models/fund-claim.js';
+import { SUBSIDY_STATES } from '../../models/fund-subsidy.js';
+import { CLAIM_LIMITS } from '../../server/services/fund/claim-compute.js';
+import { SUBSIDY_LIMITS } from '../../server/services/fund/subsidies.js';
 import { FEE_FORMS, OFFER_STATUSES, PAYMENT_TRIGGERS } from '../../models/offer.js';
 import { INVOICE_STATUSES, LICENCE_STATES } from '../../server/domain/licence-states.js';
 import { REGIONS } from '../../models/organization.js';
@@ -18,6 +25,7 @@ import { TECH_FIELDS } from '../../server/domain/tech-fields.js';
 import { PRICE_BANDS, SORTS } from '../../server/services/catalogue.js';
 import { SME_REASON_KEYS } from '../../server/domain/sme-size.js';
 import { loadDictionaries, type Dictionary } from '../../server/http/i18n.js';
+import { PROBLEM_CODES } from '../../server/domain/ledger-verify-messages.js';
 
 const ROOT = path.resolve('.');
 const KEY = /^[a-z][a-z0-9_]*(?:\.[A-Za-z0-9_]+)+$/;
@@ -148,6 +156,8 @@ describe('i18n dictionaries', () => {
       'server/http/error-handler.ts: error.title.${status}',
       "server/domain/sme-size.ts: sme.reason.${sizeClass}${employeesOnly ? '_employees_only' : ''}",
       'routes/patents.ts: offer.form.title.${o.kind}',
+      'routes/fund-console.ts: region.${k}', 'routes/fund-console.ts: field.${k}', 'routes/fund-console.ts: console.chart.${dim}.title', 'routes/fund-console.ts: console.dim.${dim}',
+      'routes/fund-checkpoints.ts: checkpoints.problem.${p.code}',
     ];
     expect([...new Set(dynamic)].sort()).to.deep.equal(expected.sort());
     const built = [
@@ -157,6 +167,8 @@ describe('i18n dictionaries', () => {
       ...SME_REASON_KEYS,
       ...OFFER_KINDS.flatMap((k) => [`offer.form.title.${k}`, `offer.explain.kind.${k}`]),
       ...PAYMENT_TRIGGERS.map((k) => `offer.explain.trigger.${k}`),
+      ...['province', 'field', 'institution', 'quarter'].flatMap((d) => [`console.chart.${d}.title`, `console.dim.${d}`]),
+      ...PROBLEM_CODES.map((c) => `checkpoints.problem.${c}`),
     ];
     const missing = built.filter((k) => !(k in dicts['zh-CN']) || !(k in dicts.en));
     expect(missing).to.deep.equal([]);
@@ -178,6 +190,10 @@ describe('i18n dictionaries', () => {
       'offer.term.hint.': OFFER_KINDS, 'offer.fee_form.': FEE_FORMS, 'offer.trigger.': PAYMENT_TRIGGERS, 'field.': TECH_FIELDS,
       'catalogue.price.': Object.keys(PRICE_BANDS), 'catalogue.sort.': SORTS, 'match.kind_fit.': OFFER_KINDS, 'region.': REGIONS,
       'licence.state.': LICENCE_STATES, 'licence.take.title.': OFFER_KINDS, 'licence.invoice_status.': INVOICE_STATUSES, 'licence.invoice_kind.': INVOICE_KINDS,
+      'console.code.': TRANSFER_CODES, 'console.phase.': ['posted', 'pending', 'post', 'void'], 'console.ref.': REF_KEYS, 'console.kind.': ACCOUNT_KINDS,
+      'console.normal.': ['debit', 'credit'], 'console.reversal_state.': REVERSAL_REQUEST_STATES,
+      'fund.claim.state.': CLAIM_STATES, 'fund.claim.limit.': CLAIM_LIMITS, 'fund.subsidy.state.': SUBSIDY_STATES, 'fund.subsidy.limit.': SUBSIDY_LIMITS,
+      'fund.writeoff.state.': ['proposed', 'approved', 'rejected'],
     };
     const used = new Set<string>();
     for (const file of walk('views', '.hbs')) {

@@ -1,0 +1,225 @@
+/**
+ * The in-process ledger summary the regulators' console (dashboard and
+ * trial balance) reads instead of the journal.
+ *
+ * Why a summary: the day rollups are keyed by day × kind × code × province
+ * × field × institution, so with many licences they grow with the journal
+ * (about two per transfer in bench:ledger's journal), and summing them on
+ * every page view would cost seconds, not the console's 200 ms. So each
+ * process keeps one summary — posted totals by day and kind, every
+ * account's four totals, and the measures by each dimension — built once
+ * from the rollups and account totals as of one journal head, then brought
+ * forward by folding in only the transfers after that head's seq (an
+ * indexed seq range). It is keyed by the head's seq *and* hash, so it can
+ * never be mistaken for another history; when the chain does not continue
+ * from it, it is rebuilt. The first build is the one slow step (call
+ * warmLedgerSummary() at start-up to take it before anyone waits).
+ *
+ * Readers take what they need from it synchronously, right after awaiting
+ * it: a later fold changes it in place.
+ */
+import mongoose, { type ClientSession } from 'mongoose';
+import { LedgerAccount } from '../../../models/ledger-account.js';
+import { LedgerHead } from '../../../models/ledger-head.js';
+import { LedgerRollup } from '../../../models/ledger-rollup.js';
+import { LedgerTransfer } from '../../../models/ledger-transfer.js';
+import { accountSpec, LEDGER, type AccountKind, type Totals } from '../../domain/ledger-chart.js';
+import { GENESIS_HASH, type JournalEntry } from '../../domain/ledger-record.js';
+import { cstDay } from './ledger-post.js';
+
+export type Metric = 'default' | 'compensation' | 'subsidy' | 'accrued';
+
+export interface SummaryAccount extends Totals {
+  kind: AccountKind;
+  normal: 'debit' | 'credit';
+}
+
+export interface LedgerSummary {
+  seq: number;
+  hash: string;
+  /** Posted debits, credits and entry counts by China day of effectiveAt, then account kind (what the rollups hold). */
+  days: Map<string, Map<AccountKind, { debits: number; credits: number; entries: number }>>;
+  accounts: Map<string, SummaryAccount>;
+  /** `${metric}|${dimension}|${value}` → fen, net of reversals; dimension is province, field, institution or quarter. */
+  dims: Map<string, number>;
+}
+
+/**
+ * The console's four measures, each the postings of one code on one account
+ * kind, less their reversals. A REVERSAL mirrors its original, so on these
+ * kinds a REVERSAL on the opposite side can only be undoing that code.
+ */
+const MEASURES: Partial<Record<AccountKind, { metric: Metric; code: string; side: 'debit' | 'credit' }>> = {
+  overdue: { metric: 'default', code: 'DEFAULT', side: 'debit' },
+  comp_payable: { metric: 'compensation', code: 'COMPENSATION', side: 'credit' },
+  subsidy_payable: { metric: 'subsidy', code: 'SUBSIDY', side: 'credit' },
+  receivable: { metric: 'accrued', code: 'ACCRUAL', side: 'debit' },
+};
+
+/** `2026Q1` for `2026-02-14`. */
+export const quarterOfDay = (day: string) => `${day.slice(0, 4)}Q${Math.floor((Number(day.slice(5, 7)) - 1) / 3) + 1}`;
+
+function measure(kind: string, code: string, debits: number, credits: number): { metric: Metric; fen: number } | null {
+  const m = MEASURES[kind as AccountKind];
+  if (!m) return null;
+  if (code === m.code) return { metric: m.metric, fen: m.side === 'debit' ? debits : credits };
+  if (code === 'REVERSAL') return { metric: m.metric, fen: -(m.side === 'debit' ? credits : debits) };
+  return null;
+}
+
+export const DIMENSIONS = ['province', 'field', 'institution', 'quarter'] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+
+/** Each dimension on its own (not their cross product): the dashboard never needs more, and it stays a few hundred entries. */
+function addDim(s: LedgerSummary, metric: Metric, dim: Dimension, value: string, fen: number): void {
+  if (!fen) return;
+  const key = `${metric}|${dim}|${value}`;
+  s.dims.set(key, (s.dims.get(key) ?? 0) + fen);
+}
+
+function addDay(s: LedgerSummary, day: string, kind: AccountKind, debits: number, credits: number, entries: number): void {
+  let kinds = s.days.get(day);
+  if (!kinds) s.days.set(day, (kinds = new Map()));
+  const t = kinds.get(kind) ?? { debits: 0, credits: 0, entries: 0 };
+  t.debits += debits;
+  t.credits += credits;
+  t.entries += entries;
+  kinds.set(kind, t);
+}
+
+function accountOf(s: LedgerSummary, key: string): SummaryAccount {
+  let a = s.accounts.get(key);
+  if (!a) {
+    const spec = accountSpec(key)!;
+    s.accounts.set(key, (a = { kind: spec.kind, normal: spec.normal, debitsPosted: 0, creditsPosted: 0, debitsPending: 0, creditsPending: 0 }));
+  }
+  return a;
+}
+
+type DimRow = { _id: { kind: string; code: string; v: string | null }; d: number; c: number };
+type Facets = { days: { _id: { day: string; kind: AccountKind }; d: number; c: number; n: number }[] } & Record<Dimension, DimRow[]>;
+
+/**
+ * What a summary is built from: the rollups by day and kind; the measures'
+ * rollups (found through the kind index) by each dimension on its own — a
+ * few hundred rows, not their cross product; and the account totals.
+ */
+async function readSources(session: ClientSession | null) {
+  const [days, measures] = [
+    await LedgerRollup.aggregate<Facets['days'][number]>([
+      { $group: { _id: { day: '$day', kind: '$kind' }, d: { $sum: '$debitsPosted' }, c: { $sum: '$creditsPosted' }, n: { $sum: '$count' } } },
+    ]).session(session),
+    await LedgerRollup.aggregate<Record<Dimension, DimRow[]>>([
+      { $match: { kind: { $in: Object.keys(MEASURES) }, code: { $in: [...Object.values(MEASURES).map((m) => m!.code), 'REVERSAL'] } } },
+      { $facet: Object.fromEntries(DIMENSIONS.map((d) => [d, [{ $group: { _id: { kind: '$kind', code: '$code', v: d === 'quarter' ? { $substrBytes: ['$day', 0, 7] } : `$${d}` }, d: { $sum: '$debitsPosted' }, c: { $sum: '$creditsPosted' } } }]])) },
+    ]).session(session),
+  ];
+  const accounts = await LedgerAccount.find({}).select('-_id key kind normal debitsPosted creditsPosted debitsPending creditsPending').session(session).lean();
+  return { facets: { days, ...measures[0] } as Facets, accounts };
+}
+
+function assemble(head: { seq: number; hash: string } | null, { facets, accounts }: Awaited<ReturnType<typeof readSources>>): LedgerSummary {
+  const s: LedgerSummary = { seq: head?.seq ?? 0, hash: head?.hash ?? GENESIS_HASH, days: new Map(), accounts: new Map(), dims: new Map() };
+  for (const r of facets?.days ?? []) addDay(s, r._id.day, r._id.kind, r.d, r.c, r.n);
+  for (const dim of DIMENSIONS) {
+    for (const r of facets?.[dim] ?? []) {
+      const m = measure(r._id.kind, r._id.code, r.d, r.c);
+      if (m) addDim(s, m.metric, dim, dim === 'quarter' ? quarterOfDay(`${r._id.v}-01`) : r._id.v ?? '', m.fen);
+    }
+  }
+  for (const a of accounts) {
+    s.accounts.set(a.key, { kind: a.kind as AccountKind, normal: a.normal as 'debit' | 'credit', debitsPosted: a.debitsPosted, creditsPosted: a.creditsPosted, debitsPending: a.debitsPending, creditsPending: a.creditsPending });
+  }
+  return s;
+}
+
+/**
+ * A summary consistent with one journal head (a fold must then agree with
+ * it). Every posting moves the head in the transaction that changes the
+ * rollups and accounts, so reads between two equal head reads saw one
+ * state; only when postings keep arriving is a snapshot transaction used
+ * (it has to finish within the store's transaction time limit).
+ */
+export async function buildLedgerSummary(): Promise<LedgerSummary> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const before = await LedgerHead.findById(LEDGER).lean();
+    const sources = await readSources(null);
+    const after = await LedgerHead.findById(LEDGER).lean();
+    if (before?.seq === after?.seq && before?.hash === after?.hash) return assemble(before, sources);
+  }
+  return mongoose.connection.transaction(async (session) => assemble(await LedgerHead.findById(LEDGER).session(session).lean(), await readSources(session)));
+}
+
+type FoldDoc = { seq: number; code: string; phase: string; entries: JournalEntry[]; pendingSeq?: number | null; refs?: Record<string, string | null>; effectiveAt: Date; prevHash: string; hash: string };
+
+/** Applies transfers (s.seq, toSeq] to `s`, or returns false (leaving it untouched) when they do not continue its chain. */
+async function fold(s: LedgerSummary, toSeq: number): Promise<boolean> {
+  const docs = await LedgerTransfer.find({ seq: { $gt: s.seq, $lte: toSeq } }).sort({ seq: 1 })
+    .select('-_id seq code phase entries pendingSeq refs effectiveAt prevHash hash').lean<FoldDoc[]>();
+  let prev = s.hash;
+  for (const [i, d] of docs.entries()) {
+    if (d.seq !== s.seq + i + 1 || d.prevHash !== prev) return false;
+    prev = d.hash;
+  }
+  if (docs.length !== toSeq - s.seq) return false;
+  const pendingSeqs = docs.filter((d) => d.phase === 'post').map((d) => d.pendingSeq!);
+  const held = new Map((pendingSeqs.length ? await LedgerTransfer.find({ seq: { $in: pendingSeqs } }).select('-_id seq entries').lean() : []).map((p) => [p.seq, p.entries as JournalEntry[]]));
+  if (pendingSeqs.some((p) => !held.has(p))) return false;
+  // From here on synchronous: a reader never sees half a fold.
+  for (const d of docs) {
+    const posted = d.phase === 'posted' || d.phase === 'post';
+    const pendingSign = d.phase === 'pending' ? 1 : d.phase === 'void' ? -1 : 0;
+    const released = d.phase === 'post' ? held.get(d.pendingSeq!)! : [];
+    for (const e of released) accountOf(s, e.account)[e.side === 'debit' ? 'debitsPending' : 'creditsPending'] -= e.amountFen;
+    const day = cstDay(new Date(d.effectiveAt));
+    const at = { province: d.refs?.province ?? '', field: d.refs?.field ?? '', institution: d.refs?.institution ?? '', quarter: quarterOfDay(day) };
+    for (const e of d.entries) {
+      const a = accountOf(s, e.account);
+      const debit = e.side === 'debit';
+      if (pendingSign) a[debit ? 'debitsPending' : 'creditsPending'] += pendingSign * e.amountFen;
+      if (!posted) continue;
+      a[debit ? 'debitsPosted' : 'creditsPosted'] += e.amountFen;
+      addDay(s, day, a.kind, debit ? e.amountFen : 0, debit ? 0 : e.amountFen, 1);
+      const m = measure(a.kind, d.code, debit ? e.amountFen : 0, debit ? 0 : e.amountFen);
+      if (m) for (const dim of DIMENSIONS) addDim(s, m.metric, dim, at[dim], m.fen);
+    }
+  }
+  s.seq = toSeq;
+  s.hash = prev;
+  return true;
+}
+
+/** Beyond this many new transfers a rebuild from the rollups is cheaper than folding them in. */
+const FOLD_LIMIT = 50_000;
+let current: LedgerSummary | null = null;
+let inflight: Promise<void> | null = null;
+
+async function refresh(seq: number): Promise<void> {
+  const have = current;
+  if (have && have.seq < seq && seq - have.seq <= FOLD_LIMIT && (await fold(have, seq))) return;
+  current = await buildLedgerSummary();
+}
+
+/** The summary, at least as recent as the journal head when called. */
+export async function ledgerSummary(): Promise<LedgerSummary> {
+  const head = await LedgerHead.findById(LEDGER).lean();
+  const want = { seq: head?.seq ?? 0, hash: head?.hash ?? GENESIS_HASH };
+  for (let round = 0; round < 5; round++) {
+    const have = current;
+    if (have && have.seq === want.seq && have.hash === want.hash) return have;
+    // Ahead of the head we read (another request folded in newer transfers): fine if the journal still holds our head.
+    if (have && have.seq > want.seq && (await LedgerTransfer.findOne({ seq: have.seq }).select('-_id hash').lean())?.hash === have.hash) return have;
+    // Otherwise it belongs to another history (a restored or emptied database): start again.
+    if (have && have.seq >= want.seq && current === have) current = null;
+    inflight ??= refresh(want.seq).finally(() => {
+      inflight = null;
+    });
+    await inflight;
+  }
+  return current!;
+}
+
+/** Builds the summary now (e.g. at start-up), so the first console page does not pay for it. */
+export async function warmLedgerSummary(): Promise<void> {
+  await ledgerSummary();
+}
