@@ -1,0 +1,185 @@
+/**
+ * Parts (b) and (c) of bench:ledger, run over the journal ledger-journal.ts
+ * built:
+ *
+ * (b) a checkpoint at the head (checkpoint service, with a signing key
+ *     made for the run) and the current export (export service, JSONL),
+ *     verified offline by the regulator's CLI (server/ledger-verify-cli.ts,
+ *     a child process, as a regulator runs it) and by verifyExport() in this
+ *     process;
+ * (c) the regulators' console pages over that journal, through createApp()
+ *     and supertest, signed in as the demo regulator.
+ *
+ * Each is a separate function that reports why it could not run (a
+ * service, the verifier or the console routes missing) instead of failing
+ * the bench.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import request from 'supertest';
+import { LedgerCheckpoint } from '../../models/ledger-checkpoint.js';
+import { createApp } from '../../server/app.js';
+import { DEMO_PASSWORD } from '../../server/seed/demo-data.js';
+import { createMailer } from '../../server/services/mail.js';
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const ms = (t0: number) => +(performance.now() - t0).toFixed(1);
+
+export interface ExportFile {
+  file: string;
+  publicKeyFile: string;
+  publicKey: string;
+  bytes: number;
+  seconds: number;
+  /** How long the checkpoint service took to verify the journal and sign its head (null: it could not). */
+  checkpointSeconds: number | null;
+}
+
+/**
+ * A checkpoint at the head issued by the checkpoint service (which verifies
+ * the whole journal from the database before it signs), then the current
+ * export written by the export service to a file. A string: why it could not.
+ */
+export async function exportJournal(dir: string, log: (line: string) => void): Promise<ExportFile | string> {
+  let services;
+  try {
+    services = await Promise.all([import('../../server/services/fund/signing-key.js'), import('../../server/services/fund/checkpoints.js'), import('../../server/services/fund/ledger-export.js')]);
+  } catch (err) {
+    return `the checkpoint or export service is not available (${(err as Error).message})`;
+  }
+  const [{ generateSigningKeyPem, signerFromPem }, { issueCheckpoint }, { planExport, exportJsonl }] = services;
+  const signer = signerFromPem(generateSigningKeyPem());
+  // A kept journal may hold checkpoints of an earlier run, signed by its own key: the export must verify against this one.
+  await LedgerCheckpoint.deleteMany({});
+  let t0 = performance.now();
+  let checkpointSeconds: number | null = null;
+  try {
+    await issueCheckpoint(signer, 'bench');
+    checkpointSeconds = +((performance.now() - t0) / 1000).toFixed(1);
+    log(`  checkpoint issued at the head in ${checkpointSeconds} s (the service verifies the journal first)`);
+  } catch (err) {
+    log(`  no checkpoint: issueCheckpoint failed (${(err as Error).message}); exporting without one`);
+  }
+  t0 = performance.now();
+  const file = path.join(dir, 'ledger-export.jsonl');
+  const publicKeyFile = path.join(dir, 'ledger-key.pem');
+  fs.writeFileSync(publicKeyFile, signer.publicKeyPem);
+  const out = fs.openSync(file, 'w');
+  for await (const chunk of exportJsonl(await planExport(null, signer))) fs.writeSync(out, chunk);
+  fs.closeSync(out);
+  const seconds = +((performance.now() - t0) / 1000).toFixed(1);
+  const bytes = fs.statSync(file).size;
+  log(`  export: ${(bytes / 2 ** 20).toFixed(0)} MiB written by the export service in ${seconds} s`);
+  return { file, publicKeyFile, publicKey: signer.publicKeyPem, bytes, seconds, checkpointSeconds };
+}
+
+export interface VerifyTiming {
+  cliSeconds: number[];
+  inProcessSeconds: number[];
+  /** CPU seconds of each in-process run: steadier than wall time on a shared machine. */
+  inProcessCpuSeconds: number[];
+  verdict: string;
+  skipped: string | null;
+}
+
+/** The CLI's wall time (node start, tsx load, read, verify) and its verdict line. */
+function runCli(repoRoot: string, exp: ExportFile): Promise<{ seconds: number; code: number | null; verdict: string }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/ledger-verify-cli.ts', exp.file, '--public-key', exp.publicKeyFile], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({
+    seconds: +((performance.now() - t0) / 1000).toFixed(2), code,
+    verdict: (/(VERDICT|UNREADABLE)[^\n]*/.exec(text)?.[0] ?? text.trim().split('\n').slice(-3).join(' | ')).slice(0, 300),
+  })));
+}
+
+/** Lines of a file a chunk at a time (the CLI's own reader is private to it). */
+async function* lines(file: string): AsyncGenerator<string[]> {
+  let carry = '';
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 22, encoding: 'utf8' }) as AsyncIterable<string>) {
+    const parts = (carry + chunk).split('\n');
+    carry = parts.pop()!;
+    yield parts;
+  }
+  if (carry) yield [carry];
+}
+
+/** (b): `runs` verifications by the CLI and `runs` in this process; the CLI's exit status must be 0 (verified). */
+export async function timeVerification(repoRoot: string, exp: ExportFile, runs: number, log: (line: string) => void): Promise<VerifyTiming> {
+  const timing: VerifyTiming = { cliSeconds: [], inProcessSeconds: [], inProcessCpuSeconds: [], verdict: '', skipped: null };
+  let verifyExport: typeof import('../../server/domain/ledger-verify-read.js').verifyExport;
+  try {
+    ({ verifyExport } = await import('../../server/domain/ledger-verify-read.js'));
+    if (!fs.existsSync(path.join(repoRoot, 'server/ledger-verify-cli.ts'))) throw new Error('server/ledger-verify-cli.ts is missing');
+  } catch (err) {
+    timing.skipped = `the offline verifier is not available (${(err as Error).message})`;
+    return timing;
+  }
+  for (let i = 0; i < runs; i++) {
+    const cli = await runCli(repoRoot, exp);
+    timing.verdict = cli.verdict;
+    log(`  CLI run ${i + 1}: ${cli.seconds} s, exit ${cli.code}: ${cli.verdict}`);
+    if (cli.code !== 0) throw new Error(`the verifier rejected the export (exit ${cli.code}): ${cli.verdict}`);
+    timing.cliSeconds.push(cli.seconds);
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const r = await verifyExport(() => lines(exp.file), { trustedKeys: [exp.publicKey] });
+    const cpu = process.cpuUsage(cpu0);
+    timing.inProcessSeconds.push(+((performance.now() - t0) / 1000).toFixed(2));
+    timing.inProcessCpuSeconds.push(+((cpu.user + cpu.system) / 1e6).toFixed(2));
+    if (!r.ok) throw new Error(`verifyExport: ${r.problems.map((p) => `${p.seq}: ${p.message}`).join('; ')}`);
+    log(`  in-process run ${i + 1}: ${timing.inProcessSeconds.at(-1)} s, CPU ${timing.inProcessCpuSeconds.at(-1)} s (${r.transfers} transfers, ${r.checkpoints} checkpoint, ${r.accountsCompared} accounts)`);
+  }
+  return timing;
+}
+
+export interface PageTiming {
+  path: string;
+  status: number;
+  firstMs: number;
+  medianMs: number;
+  samplesMs: number[];
+  bytes: number;
+}
+
+export const CONSOLE_PAGES = ['/fund', '/fund/ledger', '/fund/ledger?code=PAYMENT', '/fund/ledger?code=COMPENSATION', '/fund/trial-balance'];
+
+/** (c): each page once cold, then `samples` times; a page that 404s is reported as not there yet. */
+export async function timeConsole(mongoClient: unknown, dataDir: string, samples: number, log: (line: string) => void): Promise<{ pages: PageTiming[]; skipped: string | null }> {
+  const app = createApp({
+    config: { sessionSecret: 'b'.repeat(40), publicUrl: 'http://localhost:3000', trustProxy: 0, nodeEnv: 'test', stripe: null },
+    mongoClient: mongoClient as never,
+    mailer: createMailer({ smtpUrl: null, outboxDir: path.join(dataDir, 'outbox'), from: 'bench@localhost' }),
+    logger: { error: (m, e) => console.error(m, e) },
+    rateLimits: { login: 1000, signup: 1000, reset: 1000 },
+  });
+  const agent = request.agent(app);
+  const loginPage = await agent.get('/login');
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(loginPage.text)?.[1];
+  const res = await agent.post('/login').type('form').send({ _csrf: csrf, email: 'regulator@demo.yrd-exchange.cn', password: DEMO_PASSWORD });
+  if (res.status !== 302) return { pages: [], skipped: `could not sign in as the demo regulator (HTTP ${res.status})` };
+  const pages: PageTiming[] = [];
+  const missing: string[] = [];
+  for (const p of CONSOLE_PAGES) {
+    let t0 = performance.now();
+    const first = await agent.get(p);
+    const firstMs = ms(t0);
+    if (first.status === 404) {
+      missing.push(p);
+      continue;
+    }
+    const samplesMs: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      t0 = performance.now();
+      const r = await agent.get(p);
+      samplesMs.push(ms(t0));
+      if (r.status !== first.status) throw new Error(`${p} answered ${first.status}, then ${r.status}`);
+    }
+    pages.push({ path: p, status: first.status, firstMs, medianMs: median(samplesMs), samplesMs, bytes: first.text.length });
+    log(`  GET ${p}: HTTP ${first.status}, first ${firstMs} ms, median ${median(samplesMs)} ms of ${samples}`);
+  }
+  return { pages, skipped: missing.length ? `not there yet (404): ${missing.join(', ')}` : null };
+}
