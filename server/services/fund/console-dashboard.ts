@@ -146,14 +146,14 @@ export async function fundDashboard(ctx: Ctx, now = new Date()) {
   const licences = await coveredLicences();
   const exposed = exposure(s, licences);
 
-  const [claimCounts, submittedClaims, claimReserved, submittedSubsidies, subsidyReserved, sync] = await Promise.all([
-    Promise.all(CLAIM_STATES.map((state) => FundClaim.countDocuments({ state }))),
+  const [claimStates, submittedClaims, submittedSubsidies, subsidyReserved, sync] = await Promise.all([
+    FundClaim.aggregate<{ _id: string; n: number; fen: number }>([{ $group: { _id: '$state', n: { $sum: 1 }, fen: { $sum: '$compensationFen' } } }]),
     FundClaim.find({ state: 'submitted' }).sort({ updatedAt: 1 }).limit(LIST_ROWS).select('number compensationFen submittedAt pendingSeq').lean(),
-    FundClaim.aggregate<{ n: number; fen: number }>([{ $match: { state: 'submitted' } }, { $group: { _id: null, n: { $sum: 1 }, fen: { $sum: '$compensationFen' } } }]),
     FundSubsidy.find({ state: 'submitted' }).sort({ updatedAt: 1 }).limit(LIST_ROWS).select('number amountFen quarter submittedAt pendingSeq').lean(),
     FundSubsidy.aggregate<{ n: number; fen: number }>([{ $match: { state: 'submitted' } }, { $group: { _id: null, n: { $sum: 1 }, fen: { $sum: '$amountFen' } } }]),
     fundSyncStatus(),
   ]);
+  const byState = new Map(claimStates.map((r) => [r._id, r]));
   const institutionIds = by.institution.map((r) => r.key).filter((k) => /^[0-9a-f]{24}$/.test(k));
   const orgs = institutionIds.length ? await Organization.find({ _id: { $in: institutionIds } }).select('nameZh nameEn').lean() : [];
   const total = by.quarter.reduce((t, r) => ({ defaultFen: t.defaultFen + r.defaultFen, compensationFen: t.compensationFen + r.compensationFen, accruedFen: t.accruedFen + r.accruedFen, subsidyFen: t.subsidyFen + r.subsidyFen }), { defaultFen: 0, compensationFen: 0, accruedFen: 0, subsidyFen: 0 });
@@ -161,10 +161,10 @@ export async function fundDashboard(ctx: Ctx, now = new Date()) {
     seq, today, pool, series, by, exposure: exposed,
     totals: { ...total, rateBps: defaultRateBps(total.defaultFen, total.accruedFen) },
     institutions: new Map(orgs.map((o) => [String(o._id), { nameZh: o.nameZh, nameEn: o.nameEn ?? '' }])),
-    claims: CLAIM_STATES.map((state, i) => ({ state, count: claimCounts[i]! })),
+    claims: CLAIM_STATES.map((state) => ({ state, count: byState.get(state)?.n ?? 0 })),
     reserved: {
       poolFen: pool.reservedFen,
-      claims: { count: claimReserved[0]?.n ?? 0, fen: claimReserved[0]?.fen ?? 0, list: submittedClaims },
+      claims: { count: byState.get('submitted')?.n ?? 0, fen: byState.get('submitted')?.fen ?? 0, list: submittedClaims },
       subsidies: { count: subsidyReserved[0]?.n ?? 0, fen: subsidyReserved[0]?.fen ?? 0, list: submittedSubsidies },
     },
     sync,

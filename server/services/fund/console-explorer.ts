@@ -4,12 +4,13 @@
  * licence, claim, institution and effective dates, paged by a seq cursor.
  *
  * It never counts or skips over the journal. Each page searches seq
- * windows downwards from the cursor — 512 seqs, then four times more each
- * round — so every query is an index range of bounded size (the store sorts
- * what a query matches, so "everything below the cursor, sorted, first 50"
- * would sort a million documents). A filter served by an index (code,
- * account, licence, claim, institution) only ever touches its own matches;
- * the others (account prefix, dates alone) examine at most SCAN_BUDGET seqs
+ * windows downwards from the cursor — a page's worth of seqs, then 16
+ * times more each round (4 when no index serves the filter) — so every
+ * query is an index range of bounded size (the store sorts what a query
+ * matches, so "everything below the cursor, sorted, first 50" would sort
+ * a million documents). A filter served by an index (code, account,
+ * licence, claim, institution) only ever touches its own matches; the
+ * others (account prefix, dates alone) examine at most SCAN_BUDGET seqs
  * per page and then offer to search further down.
  */
 import { LedgerHead } from '../../../models/ledger-head.js';
@@ -23,7 +24,8 @@ import { journalRecordOf } from './ledger-post.js';
 import { endOfDay, parseDay } from './trial-balance.js';
 
 export const EXPLORER_PAGE_ROWS = 50;
-const FIRST_WINDOW = 512;
+/** One page's worth first: with no filter the seqs are contiguous, so one query of this size fills the page. */
+const FIRST_WINDOW = 51;
 /** Seqs a page may examine when no index narrows the filter. */
 export const SCAN_BUDGET = 20_000;
 const OID = /^[0-9a-f]{24}$/;
@@ -135,7 +137,8 @@ export async function exploreLedger(ctx: Ctx, q: ExplorerQuery, tuning: { firstW
     found.push(...docs.map(journalRecordOf));
     examined += hi - lo;
     hi = lo;
-    window *= 4;
+    // An index filter touches only its matches whatever the window, so it widens faster (fewer round trips for a sparse code).
+    window *= indexed ? 16 : 4;
     if (!indexed && examined >= budget) break;
   }
   const rows = found.slice(0, EXPLORER_PAGE_ROWS);
