@@ -47,6 +47,9 @@ ledgerTransferSchema.index({ seq: 1 }, { unique: true });
 ledgerTransferSchema.index({ key: 1 }, { unique: true });
 ledgerTransferSchema.index({ pendingSeq: 1 }, { unique: true, partialFilterExpression: { pendingSeq: { $type: 'number' } } });
 ledgerTransferSchema.index({ reverses: 1 }, { unique: true, partialFilterExpression: { reverses: { $type: 'number' } } });
+// Lookups by the resolved or reversed seq: the embedded store's planner does not use partial indexes, so plain ones serve the reads.
+ledgerTransferSchema.index({ pendingSeq: 1, seq: 1 });
+ledgerTransferSchema.index({ reverses: 1, seq: 1 });
 // The explorer's filters, each newest first.
 ledgerTransferSchema.index({ code: 1, seq: -1 });
 ledgerTransferSchema.index({ 'entries.account': 1, seq: -1 });
