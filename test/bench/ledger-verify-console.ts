@@ -14,9 +14,11 @@
  * service, the verifier or the console routes missing) instead of failing
  * the bench.
  */
+import { isAscii } from 'node:buffer';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import request from 'supertest';
 import { LedgerCheckpoint } from '../../models/ledger-checkpoint.js';
 import { LedgerTransfer } from '../../models/ledger-transfer.js';
@@ -147,14 +149,20 @@ function runCli(repoRoot: string, exp: ExportFile): Promise<{ seconds: number; c
   })));
 }
 
-/** Lines of a file a chunk at a time (the CLI's own reader is private to it). */
+/**
+ * Lines of a file a chunk at a time, read as the CLI reads them (its reader
+ * is private to it): an all-ASCII chunk as latin1, which is several times
+ * faster than UTF-8 decoding, any other through a decoder.
+ */
 async function* lines(file: string): AsyncGenerator<string[]> {
+  const decoder = new StringDecoder('utf8');
   let carry = '';
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 22, encoding: 'utf8' }) as AsyncIterable<string>) {
-    const parts = (carry + chunk).split('\n');
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 22 }) as AsyncIterable<Buffer>) {
+    const parts = (carry + (isAscii(chunk) ? chunk.toString('latin1') : decoder.write(chunk))).split('\n');
     carry = parts.pop()!;
     yield parts;
   }
+  carry += decoder.end();
   if (carry) yield [carry];
 }
 

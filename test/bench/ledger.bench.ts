@@ -93,7 +93,9 @@ interface OpenStore {
 /** The store in this process (as production runs it), or as a child process with its own heap. */
 async function openStore(kind: string, dataDir: string): Promise<OpenStore> {
   if (kind === 'in-process') return startEmbeddedMongo({ dataDir, logger: { info() {}, warn() {}, error() {} } });
-  const p = await startStore({ dataDir, nodeArgs: [`--max-old-space-size=${STORE_HEAP_MB}`] });
+  // Opening a kept million-transfer journal replays it: minutes, not seconds.
+  const p = await startStore({ dataDir, nodeArgs: [`--max-old-space-size=${STORE_HEAP_MB}`], readyTimeoutMs: 900_000 });
+  if (p.readyMs > 10_000) log(`  the store took ${(p.readyMs / 1000).toFixed(0)} s to open ${dataDir}`);
   return { uri: p.uri, close: () => p.stop(), cpuSeconds: () => p.cpuSeconds(), memory: () => p.memory() };
 }
 
