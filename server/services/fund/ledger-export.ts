@@ -40,14 +40,18 @@ export function journalRecordFromDoc(doc: Record<string, any>): JournalRecord {
   };
 }
 
-/** Transfers seqs from..through, a page at a time, in seq order. */
+/**
+ * Transfers seqs from..through, a page at a time, in seq order. Each page
+ * asks for one window of seqs (after, after + PAGE] rather than "the next
+ * PAGE after": seqs are contiguous, so the window holds the page, and a
+ * store that gathers a range before applying the limit (the embedded one
+ * does) reads one page per query instead of the rest of the journal. A gap
+ * (a deleted transfer) only makes a page short; the verifier names it.
+ */
 export async function* journalPages(through: number, from = 1): AsyncGenerator<JournalRecord[]> {
-  let after = from - 1;
-  while (after < through) {
-    const docs = await LedgerTransfer.find({ seq: { $gt: after, $lte: through } }).sort({ seq: 1 }).limit(PAGE).lean();
-    if (!docs.length) return;
-    yield docs.map(journalRecordFromDoc);
-    after = docs[docs.length - 1]!.seq;
+  for (let after = from - 1; after < through; after += PAGE) {
+    const docs = await LedgerTransfer.find({ seq: { $gt: after, $lte: Math.min(through, after + PAGE) } }).sort({ seq: 1 }).lean();
+    if (docs.length) yield docs.map(journalRecordFromDoc);
   }
 }
 
