@@ -16,6 +16,7 @@ import { maybeSeedDemo } from './seed/auto-seed.js';
 import { startScheduler } from './jobs/scheduler.js';
 import { searchIndexes } from './services/search-index.js';
 import { contractFont } from './services/contract-font.js';
+import { warmLedgerSummary } from './services/fund/console-summary.js';
 
 async function main(): Promise<void> {
   let config;
@@ -49,6 +50,10 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
   const where = db.embedded ? `embedded store in ${path.join(config.dataDir, 'db')} (${db.embedded.uri})` : 'MONGODB_URI';
   console.log(`YRD Technology Licensing Exchange listening on ${config.publicUrl} — database: ${where}`);
+  // The regulators' console reads an in-memory ledger summary; build it now (seconds at a million transfers), not on the first page view.
+  const warmStart = performance.now();
+  warmLedgerSummary().then(() => console.log(`fund ledger summary ready in ${((performance.now() - warmStart) / 1000).toFixed(1)} s`))
+    .catch((err) => console.error('fund ledger summary could not be built (the console will try again on its first page)', err));
 
   let stopping: Promise<void> | null = null;
   const shutdown = (signal: string) => {

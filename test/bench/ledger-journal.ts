@@ -22,6 +22,7 @@ import { cstDay } from '../../server/services/fund/ledger-post.js';
 import { commandDigest, type LedgerCommand } from '../../server/services/fund/ledger-commands.js';
 import { headroom } from '../fund/ledger-model-helpers.js';
 import { rng } from './ledger-posting.js';
+import { ROLLUP_CURSOR } from '../../server/services/fund/ledger-rollups.js';
 
 const hex = (prefix: string, n: number) => `${prefix}${n.toString(16).padStart(24 - prefix.length, '0')}`;
 const LICENCES = 8_000;
@@ -226,7 +227,7 @@ class Synthetic {
   }
 }
 
-/** Builds and inserts `total` transfers (with accounts, head and rollups) into empty ledger collections. */
+/** Builds and inserts `total` transfers (with accounts, head, rollups and their cursor) into empty ledger collections. */
 export async function buildJournal(total: number, log: (line: string) => void): Promise<BuiltJournal> {
   const t0 = performance.now();
   for (const m of [LedgerTransfer, LedgerAccount, LedgerHead, LedgerRollup]) await m.collection.deleteMany({});
@@ -256,6 +257,8 @@ export async function buildJournal(total: number, log: (line: string) => void): 
   const rollups = [...gen.rollups].map(([_id, r]) => ({ _id, ...r }));
   for (let i = 0; i < rollups.length; i += 5_000) await LedgerRollup.collection.insertMany(rollups.slice(i, i + 5_000) as never[]);
   await LedgerHead.collection.insertOne({ _id: LEDGER, seq: gen.seq, hash: gen.prevHash } as never);
+  // The rollups were summed over the whole journal: their cursor (ledger-rollups.ts) stands at the head.
+  await LedgerHead.collection.insertOne({ _id: ROLLUP_CURSOR, seq: gen.seq, hash: gen.prevHash } as never);
   return {
     transfers: gen.seq, accounts: accounts.length, rollups: rollups.length, seconds: +((performance.now() - t0) / 1000).toFixed(1),
     head: { seq: gen.seq, hash: gen.prevHash },

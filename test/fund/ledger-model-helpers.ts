@@ -18,6 +18,7 @@ import { LedgerTransfer } from '../../models/ledger-transfer.js';
 import { accountSpec, type Totals, type TransferCode } from '../../server/domain/ledger-chart.js';
 import { canonical, chainHash, GENESIS_HASH, REF_KEYS, type JournalEntry, type JournalRecord, type TransferPhase } from '../../server/domain/ledger-record.js';
 import type { LedgerCommand } from '../../server/services/fund/ledger.js';
+import { projectRollups } from '../../server/services/fund/ledger-rollups.js';
 
 /** What the model knows of a record: everything but refs, memo, people, times and the chain. */
 export interface ModelRecord {
@@ -200,6 +201,8 @@ const sorted = (m: Map<string, Totals>) => Object.fromEntries([...m].sort(([a], 
  * agree with the journal.
  */
 export async function auditLedger(model: LedgerModel | null): Promise<JournalRecord[]> {
+  // The rollups are projected after posting (ledger-rollups.ts): bring them up to the head, then check them.
+  await projectRollups();
   const [docs, accounts, head, rollups] = await Promise.all([
     LedgerTransfer.find().sort({ seq: 1 }).lean(), LedgerAccount.find().lean(), LedgerHead.findOne().lean(), LedgerRollup.find().lean(),
   ]);

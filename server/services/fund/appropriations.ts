@@ -14,7 +14,6 @@
 import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import { LedgerAccount } from '../../../models/ledger-account.js';
-import { LedgerRollup } from '../../../models/ledger-rollup.js';
 import { LedgerTransfer } from '../../../models/ledger-transfer.js';
 import { User } from '../../../models/user.js';
 import { acct, availableBalance, postedBalance } from '../../domain/ledger-chart.js';
@@ -117,7 +116,11 @@ export async function listAppropriations(ctx: Ctx, limit = 200) {
   const rows = await LedgerTransfer.find({ code: 'APPROPRIATION' }).sort({ seq: -1 }).limit(limit).select('seq effectiveAt recordedAt entries memo maker').lean();
   const makerIds = [...new Set(rows.map((r) => r.maker).filter((m): m is string => !!m && mongoose.isValidObjectId(m)))];
   const makers = new Map((await User.find({ _id: { $in: makerIds } }).select('name email').lean()).map((u) => [String(u._id), u]));
-  const rollups = await LedgerRollup.find({ kind: 'fund_pool', code: 'APPROPRIATION' }).select('creditsPosted count').lean();
+  // Appropriations are few (a handful a year), so their total is read from the journal itself, always up to date.
+  const totals = await LedgerTransfer.aggregate<{ fen: number; n: number }>([
+    { $match: { code: 'APPROPRIATION' } }, { $unwind: '$entries' }, { $match: { 'entries.account': acct.pool(), 'entries.side': 'credit' } },
+    { $group: { _id: null, fen: { $sum: '$entries.amountFen' }, n: { $sum: 1 } } },
+  ]);
   const [pool, bank] = await Promise.all([LedgerAccount.findOne({ key: acct.pool() }).lean(), LedgerAccount.findOne({ key: acct.bank() }).lean()]);
   return {
     rows: rows.map((r) => {
@@ -129,8 +132,8 @@ export async function listAppropriations(ctx: Ctx, limit = 200) {
         maker: maker ? `${maker.name} <${maker.email}>` : (r.maker ?? ''),
       };
     }),
-    totalFen: rollups.reduce((s, r) => s + r.creditsPosted, 0),
-    count: rollups.reduce((s, r) => s + r.count, 0),
+    totalFen: totals[0]?.fen ?? 0,
+    count: totals[0]?.n ?? 0,
     poolFen: pool ? postedBalance('credit', pool) : 0,
     poolAvailableFen: pool ? availableBalance('credit', pool) : 0,
     bankFen: bank ? postedBalance('debit', bank) : 0,

@@ -4,16 +4,17 @@
  *
  * Why a summary: the day rollups are keyed by day × kind × code × province
  * × field × institution, so with many licences they grow with the journal
- * (about two per transfer in bench:ledger's journal), and summing them on
- * every page view would cost seconds, not the console's 200 ms. So each
- * process keeps one summary — posted totals by day and kind, every
+ * (about half a rollup per transfer in bench:ledger's journal), and summing
+ * them on every page view would cost seconds, not the console's 200 ms. So
+ * each process keeps one summary — posted totals by day and kind, every
  * account's four totals, and the measures by each dimension — built once
- * from the rollups and account totals as of one journal head, then brought
- * forward by folding in only the transfers after that head's seq (an
- * indexed seq range). It is keyed by the head's seq *and* hash, so it can
- * never be mistaken for another history; when the chain does not continue
- * from it, it is rebuilt. The first build is the one slow step (call
- * warmLedgerSummary() at start-up to take it before anyone waits).
+ * from the rollups (as of their cursor, ledger-rollups.ts) and the account
+ * totals (as of the journal head), then brought forward by folding in only
+ * the transfers after the seq it stands at (an indexed seq range; up to the
+ * head, the rollups' share only). It is keyed by that seq *and* hash, so it
+ * can never be mistaken for another history; when the chain does not
+ * continue from it, it is rebuilt. The first build is the one slow step
+ * (warmLedgerSummary() at start-up takes it before anyone waits).
  *
  * Readers take what they need from it synchronously, right after awaiting
  * it: a later fold changes it in place.
@@ -25,7 +26,9 @@ import { LedgerRollup } from '../../../models/ledger-rollup.js';
 import { LedgerTransfer } from '../../../models/ledger-transfer.js';
 import { accountSpec, LEDGER, type AccountKind, type Totals } from '../../domain/ledger-chart.js';
 import { GENESIS_HASH, type JournalEntry } from '../../domain/ledger-record.js';
+import { AppError } from '../../errors.js';
 import { cstDay } from './ledger-post.js';
+import { projectRollups, rollupCursor } from './ledger-rollups.js';
 
 export type Metric = 'default' | 'compensation' | 'subsidy' | 'accrued';
 
@@ -37,6 +40,8 @@ export interface SummaryAccount extends Totals {
 export interface LedgerSummary {
   seq: number;
   hash: string;
+  /** The seq the account totals stand at: the head when built, ahead of `seq` until the fold after the build catches up. */
+  accountsSeq: number;
   /** Posted debits, credits and entry counts by China day of effectiveAt, then account kind (what the rollups hold). */
   days: Map<string, Map<AccountKind, { debits: number; credits: number; entries: number }>>;
   accounts: Map<string, SummaryAccount>;
@@ -118,8 +123,10 @@ async function readSources(session: ClientSession | null) {
   return { facets: { days, ...measures[0] } as Facets, accounts };
 }
 
-function assemble(head: { seq: number; hash: string } | null, { facets, accounts }: Awaited<ReturnType<typeof readSources>>): LedgerSummary {
-  const s: LedgerSummary = { seq: head?.seq ?? 0, hash: head?.hash ?? GENESIS_HASH, days: new Map(), accounts: new Map(), dims: new Map() };
+type Position = { seq: number; hash: string };
+
+function assemble(cursor: Position, headSeq: number, { facets, accounts }: Awaited<ReturnType<typeof readSources>>): LedgerSummary {
+  const s: LedgerSummary = { seq: cursor.seq, hash: cursor.hash, accountsSeq: headSeq, days: new Map(), accounts: new Map(), dims: new Map() };
   for (const r of facets?.days ?? []) addDay(s, r._id.day, r._id.kind, r.d, r.c, r.n);
   for (const dim of DIMENSIONS) {
     for (const r of facets?.[dim] ?? []) {
@@ -134,20 +141,30 @@ function assemble(head: { seq: number; hash: string } | null, { facets, accounts
 }
 
 /**
- * A summary consistent with one journal head (a fold must then agree with
- * it). Every posting moves the head in the transaction that changes the
- * rollups and accounts, so reads between two equal head reads saw one
- * state; only when postings keep arriving is a snapshot transaction used
- * (it has to finish within the store's transaction time limit).
+ * The rollups with their cursor, and the account totals with the head,
+ * each pair read consistently: both documents move in every transaction
+ * that changes what they stand for, so reads between two equal pairs of
+ * reads saw one state; only when writes keep arriving is a snapshot
+ * transaction used (it has to finish within the store's transaction time
+ * limit). Then the transfers between the cursor and the head are folded in
+ * (their rollup share), so the summary stands at the head.
  */
 export async function buildLedgerSummary(): Promise<LedgerSummary> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const before = await LedgerHead.findById(LEDGER).lean();
+  // Catch the rollups up first, so the fold below is short.
+  await projectRollups();
+  let built: { cursor: Position; headSeq: number; sources: Awaited<ReturnType<typeof readSources>> } | null = null;
+  for (let attempt = 0; attempt < 3 && !built; attempt++) {
+    const [head, cursor] = [await LedgerHead.findById(LEDGER).lean(), await rollupCursor()];
     const sources = await readSources(null);
-    const after = await LedgerHead.findById(LEDGER).lean();
-    if (before?.seq === after?.seq && before?.hash === after?.hash) return assemble(before, sources);
+    const [head2, cursor2] = [await LedgerHead.findById(LEDGER).lean(), await rollupCursor()];
+    if (head?.seq === head2?.seq && head?.hash === head2?.hash && cursor.seq === cursor2.seq) built = { cursor, headSeq: head?.seq ?? 0, sources };
   }
-  return mongoose.connection.transaction(async (session) => assemble(await LedgerHead.findById(LEDGER).session(session).lean(), await readSources(session)));
+  built ??= await mongoose.connection.transaction(async (session) => ({
+    headSeq: (await LedgerHead.findById(LEDGER).session(session).lean())?.seq ?? 0, cursor: await rollupCursor(session), sources: await readSources(session),
+  }));
+  const s = assemble(built.cursor, built.headSeq, built.sources);
+  if (s.seq < built.headSeq && !(await fold(s, built.headSeq))) throw new AppError(409, 'ledger.rollups_diverged', { seq: s.seq + 1 });
+  return s;
 }
 
 type FoldDoc = { seq: number; code: string; phase: string; entries: JournalEntry[]; pendingSeq?: number | null; refs?: Record<string, string | null>; effectiveAt: Date; prevHash: string; hash: string };
@@ -167,24 +184,27 @@ async function fold(s: LedgerSummary, toSeq: number): Promise<boolean> {
   if (pendingSeqs.some((p) => !held.has(p))) return false;
   // From here on synchronous: a reader never sees half a fold.
   for (const d of docs) {
+    // Transfers the account totals already include (a build's fold up to the head) add to the day and dimension figures only.
+    const withAccounts = d.seq > s.accountsSeq;
     const posted = d.phase === 'posted' || d.phase === 'post';
     const pendingSign = d.phase === 'pending' ? 1 : d.phase === 'void' ? -1 : 0;
     const released = d.phase === 'post' ? held.get(d.pendingSeq!)! : [];
-    for (const e of released) accountOf(s, e.account)[e.side === 'debit' ? 'debitsPending' : 'creditsPending'] -= e.amountFen;
+    if (withAccounts) for (const e of released) accountOf(s, e.account)[e.side === 'debit' ? 'debitsPending' : 'creditsPending'] -= e.amountFen;
     const day = cstDay(new Date(d.effectiveAt));
     const at = { province: d.refs?.province ?? '', field: d.refs?.field ?? '', institution: d.refs?.institution ?? '', quarter: quarterOfDay(day) };
     for (const e of d.entries) {
       const a = accountOf(s, e.account);
       const debit = e.side === 'debit';
-      if (pendingSign) a[debit ? 'debitsPending' : 'creditsPending'] += pendingSign * e.amountFen;
+      if (pendingSign && withAccounts) a[debit ? 'debitsPending' : 'creditsPending'] += pendingSign * e.amountFen;
       if (!posted) continue;
-      a[debit ? 'debitsPosted' : 'creditsPosted'] += e.amountFen;
+      if (withAccounts) a[debit ? 'debitsPosted' : 'creditsPosted'] += e.amountFen;
       addDay(s, day, a.kind, debit ? e.amountFen : 0, debit ? 0 : e.amountFen, 1);
       const m = measure(a.kind, d.code, debit ? e.amountFen : 0, debit ? 0 : e.amountFen);
       if (m) for (const dim of DIMENSIONS) addDim(s, m.metric, dim, at[dim], m.fen);
     }
   }
   s.seq = toSeq;
+  s.accountsSeq = Math.max(s.accountsSeq, toSeq);
   s.hash = prev;
   return true;
 }

@@ -3,10 +3,11 @@
  * to the accounts in memory in order — each checked against the balance
  * constraints as it lands — given contiguous seqs and chained hashes, and
  * then written with one insert of transfers, one compare-and-set per account
- * touched, the head moved conditionally on the seq read, and the day
- * rollups incremented: all inside the caller's transaction, so a transfer
- * and the business change it records (a claim approved, an event posted)
- * commit together or not at all.
+ * touched, and the head moved conditionally on the seq read: all inside
+ * the caller's transaction, so a transfer and the business change it
+ * records (a claim approved, an event posted) commit together or not at
+ * all. The day rollups are projected from the journal afterwards
+ * (ledger-rollups.ts).
  *
  * There is no update or delete of a transfer anywhere in the code: a wrong
  * transfer is corrected by a reversal (ReverseCommand).
@@ -14,7 +15,6 @@
 import type { ClientSession } from 'mongoose';
 import { LedgerAccount } from '../../../models/ledger-account.js';
 import { LedgerHead } from '../../../models/ledger-head.js';
-import { LedgerRollup } from '../../../models/ledger-rollup.js';
 import { LedgerTransfer } from '../../../models/ledger-transfer.js';
 import { formatYuan } from '../../domain/money.js';
 import { AppError, ConflictError } from '../../errors.js';
@@ -229,32 +229,4 @@ async function write(
     ? await LedgerHead.create([{ _id: LEDGER, seq, hash }], { session }).then(() => ({ matchedCount: 1 }))
     : await LedgerHead.updateOne({ _id: LEDGER, seq: headSeqRead }, { $set: { seq, hash } }, { session });
   if (h.matchedCount !== 1) throw new ConflictError('ledger.concurrent_change');
-  const rollups = rollupOps(fresh, accounts);
-  if (rollups.length) await LedgerRollup.bulkWrite(rollups as never, { session, ordered: false });
-}
-
-/** Day totals by account kind, code and dimension, for what each transfer posted (pending reservations are in the account totals). */
-function rollupOps(fresh: JournalRecord[], accounts: Map<string, AccountState>) {
-  const sums = new Map<string, { day: string; kind: string; code: string; province: string; field: string; institution: string; debitsPosted: number; creditsPosted: number; count: number }>();
-  for (const r of fresh) {
-    if (r.phase === 'pending' || r.phase === 'void') continue;
-    const day = cstDay(new Date(r.effectiveAt));
-    for (const e of r.entries) {
-      const kind = accounts.get(e.account)?.spec.kind ?? accountSpec(e.account)!.kind;
-      const dims = { province: r.refs.province ?? '', field: r.refs.field ?? '', institution: r.refs.institution ?? '' };
-      const id = `${day}|${kind}|${r.code}|${dims.province}|${dims.field}|${dims.institution}`;
-      const s = sums.get(id) ?? { day, kind, code: r.code, ...dims, debitsPosted: 0, creditsPosted: 0, count: 0 };
-      if (e.side === 'debit') s.debitsPosted += e.amountFen;
-      else s.creditsPosted += e.amountFen;
-      s.count += 1;
-      sums.set(id, s);
-    }
-  }
-  return [...sums].map(([_id, s]) => ({
-    updateOne: {
-      filter: { _id },
-      update: { $setOnInsert: { day: s.day, kind: s.kind, code: s.code, province: s.province, field: s.field, institution: s.institution }, $inc: { debitsPosted: s.debitsPosted, creditsPosted: s.creditsPosted, count: s.count } },
-      upsert: true,
-    },
-  }));
 }

@@ -18,12 +18,11 @@ import { LedgerAccount } from '../../../models/ledger-account.js';
 import { LedgerHead } from '../../../models/ledger-head.js';
 import { LedgerRollup } from '../../../models/ledger-rollup.js';
 import { accountSpec, LEDGER, postedBalance } from '../../domain/ledger-chart.js';
-import type { JournalRecord } from '../../domain/ledger-record.js';
 import { LedgerVerifier } from '../../domain/ledger-verify.js';
 import { auditRow, recordAudits } from '../audit.js';
 import { requireRole, type Ctx } from '../context.js';
 import { journalPages } from './ledger-export.js';
-import { cstDay } from './ledger-post.js';
+import { addToRollups, projectRollups, rollupCursor, type RollupSums } from './ledger-rollups.js';
 
 export interface ReconcileBreak {
   /** account: stored counter ≠ journal; zero_at_close: a clearing/suspense balance; rollup: a day total ≠ journal; journal: the journal itself does not verify. */
@@ -49,38 +48,24 @@ export interface ReconcileResult {
 const MAX_BREAKS = 50;
 const TOTALS = ['debitsPosted', 'creditsPosted', 'debitsPending', 'creditsPending'] as const;
 
-type RollupSums = Map<string, { debitsPosted: number; creditsPosted: number; count: number }>;
-
-/** The day rollup the posting service keeps, recomputed for one transfer (ledger-post.ts rollupOps: posted amounts only). */
-function addToRollups(sums: RollupSums, r: JournalRecord): void {
-  if (r.phase === 'pending' || r.phase === 'void') return;
-  const day = cstDay(new Date(r.effectiveAt));
-  const dims = `${r.refs.province ?? ''}|${r.refs.field ?? ''}|${r.refs.institution ?? ''}`;
-  for (const e of r.entries) {
-    const kind = accountSpec(e.account)?.kind ?? 'unknown';
-    const id = `${day}|${kind}|${r.code}|${dims}`;
-    const s = sums.get(id) ?? { debitsPosted: 0, creditsPosted: 0, count: 0 };
-    if (e.side === 'debit') s.debitsPosted += e.amountFen;
-    else s.creditsPosted += e.amountFen;
-    s.count += 1;
-    sums.set(id, s);
-  }
-}
-
 /** Recomputes everything from the journal and lists where the stored figures differ. */
 export async function reconcileLedger(now = new Date()): Promise<ReconcileResult> {
+  // Bring the rollups up first, so they are checked against (nearly) the whole journal. A journal they
+  // cannot be brought over (altered behind the service) is what the replay below names, so that refusal is not fatal here.
+  await projectRollups().catch(() => undefined);
   const snap = await mongoose.connection.transaction(async (session) => {
     const head = await LedgerHead.findById(LEDGER).session(session).lean();
     const accounts = await LedgerAccount.find({}).session(session).lean();
     const rollups = await LedgerRollup.find({}).session(session).lean();
-    return { seq: head?.seq ?? 0, accounts, rollups };
+    return { seq: head?.seq ?? 0, accounts, rollups, rollupSeq: (await rollupCursor(session)).seq };
   });
   const v = new LedgerVerifier({ maxProblems: 1 });
   const sums: RollupSums = new Map();
   for await (const page of journalPages(snap.seq)) {
     for (const r of page) {
       v.transfer(r);
-      addToRollups(sums, r);
+      // The rollups hold the transfers up to their cursor.
+      if (r.seq <= snap.rollupSeq) addToRollups(sums, r);
     }
   }
   const verdict = v.finish();

@@ -1,0 +1,134 @@
+/**
+ * The day rollups, projected from the journal after it is written.
+ *
+ * Why not in the posting transaction: each posted leg lands in a rollup
+ * keyed by day × kind × code × province × field × institution, so a batch of
+ * transfers across many licences touched about two rollup documents per
+ * transfer — more than half of the posting cost on the embedded store.
+ * Projected afterwards, thousands of transfers at a time, the same keys
+ * repeat and one increment stands for many legs.
+ *
+ * Exactly once: a cursor (a second document in the ledger-head collection,
+ * `rollups:<ledger>`, holding the seq and hash the rollups include) moves in
+ * the same transaction as the increments, conditionally on the seq read, so
+ * two projectors (two processes, or the job and a console page) cannot both
+ * count a transfer: the loser's transaction aborts. A projector only extends
+ * the chain its cursor is on — when the next stored transfer does not link
+ * to the cursor's hash it stops and says so (the journal was changed behind
+ * the service; reconciliation and the verifier name where).
+ *
+ * Readers that need figures up to the head (the console summary) fold the
+ * few transfers after the cursor themselves; the journal stays the truth.
+ */
+import mongoose, { type ClientSession } from 'mongoose';
+import { LedgerHead } from '../../../models/ledger-head.js';
+import { LedgerRollup } from '../../../models/ledger-rollup.js';
+import { LedgerTransfer } from '../../../models/ledger-transfer.js';
+import { AppError } from '../../errors.js';
+import { accountSpec, LEDGER } from '../../domain/ledger-chart.js';
+import { GENESIS_HASH, type JournalEntry, type TransferRefs } from '../../domain/ledger-record.js';
+import { cstDay } from './ledger-post.js';
+
+export const ROLLUP_CURSOR = `rollups:${LEDGER}`;
+
+/** Transfers per projecting transaction: large enough to amortise, small enough for the store's transaction time limit. */
+const CHUNK = 5_000;
+
+export type RollupSum = { day: string; kind: string; code: string; province: string; field: string; institution: string; debitsPosted: number; creditsPosted: number; count: number };
+export type RollupSums = Map<string, RollupSum>;
+
+type RollupSource = { code: string; phase: string; entries: JournalEntry[]; refs?: Partial<TransferRefs> | null; effectiveAt: Date | string };
+
+/** Adds one transfer's posted legs (pending reservations live in the account totals, not here) to `sums`, keyed by rollup _id. */
+export function addToRollups(sums: RollupSums, r: RollupSource): void {
+  if (r.phase === 'pending' || r.phase === 'void') return;
+  const day = cstDay(new Date(r.effectiveAt));
+  const province = r.refs?.province ?? '';
+  const field = r.refs?.field ?? '';
+  const institution = r.refs?.institution ?? '';
+  for (const e of r.entries) {
+    const kind = accountSpec(e.account)?.kind ?? 'unknown';
+    const id = `${day}|${kind}|${r.code}|${province}|${field}|${institution}`;
+    let s = sums.get(id);
+    if (!s) sums.set(id, (s = { day, kind, code: r.code, province, field, institution, debitsPosted: 0, creditsPosted: 0, count: 0 }));
+    if (e.side === 'debit') s.debitsPosted += e.amountFen;
+    else s.creditsPosted += e.amountFen;
+    s.count += 1;
+  }
+}
+
+/** Where the rollups stand: the last seq they include and its hash (0 and the genesis hash before any). */
+export async function rollupCursor(session: ClientSession | null = null): Promise<{ seq: number; hash: string }> {
+  const c = await LedgerHead.findById(ROLLUP_CURSOR).session(session).lean();
+  return { seq: c?.seq ?? 0, hash: c?.hash ?? GENESIS_HASH };
+}
+
+type ProjectDoc = RollupSource & { seq: number; prevHash: string; hash: string };
+
+/**
+ * One transaction: the next chunk after the cursor, if the head is beyond
+ * it. Returns the cursor seq after it, and whether there is more. Exported
+ * so tests can race two of them as two processes would.
+ */
+export async function projectChunk(): Promise<{ seq: number; more: boolean }> {
+  return mongoose.connection.transaction(async (session) => {
+    const [cursor, head] = [await rollupCursor(session), await LedgerHead.findById(LEDGER).session(session).lean()];
+    const headSeq = head?.seq ?? 0;
+    if (cursor.seq >= headSeq) return { seq: cursor.seq, more: false };
+    const through = Math.min(headSeq, cursor.seq + CHUNK);
+    const docs = await LedgerTransfer.find({ seq: { $gt: cursor.seq, $lte: through } }).sort({ seq: 1 })
+      .select('-_id seq code phase entries refs effectiveAt prevHash hash').session(session).lean<ProjectDoc[]>();
+    let prev = cursor.hash;
+    const sums: RollupSums = new Map();
+    for (const [i, d] of docs.entries()) {
+      if (d.seq !== cursor.seq + i + 1 || d.prevHash !== prev) throw new AppError(409, 'ledger.rollups_diverged', { seq: cursor.seq + i + 1 });
+      prev = d.hash;
+      addToRollups(sums, d);
+    }
+    if (docs.length !== through - cursor.seq) throw new AppError(409, 'ledger.rollups_diverged', { seq: cursor.seq + docs.length + 1 });
+    // The cursor first: a second projector conflicts here, before it has incremented anything.
+    if (cursor.seq === 0) await LedgerHead.create([{ _id: ROLLUP_CURSOR, seq: through, hash: prev }], { session });
+    else {
+      const moved = await LedgerHead.updateOne({ _id: ROLLUP_CURSOR, seq: cursor.seq }, { $set: { seq: through, hash: prev } }, { session });
+      if (moved.matchedCount !== 1) throw new AppError(409, 'ledger.concurrent_change');
+    }
+    const ops = [...sums].map(([_id, s]) => ({
+      updateOne: {
+        filter: { _id },
+        update: { $setOnInsert: { day: s.day, kind: s.kind, code: s.code, province: s.province, field: s.field, institution: s.institution }, $inc: { debitsPosted: s.debitsPosted, creditsPosted: s.creditsPosted, count: s.count } },
+        upsert: true,
+      },
+    }));
+    if (ops.length) await LedgerRollup.collection.bulkWrite(ops as never, { session, ordered: false });
+    return { seq: through, more: through < headSeq };
+  });
+}
+
+let running: Promise<number> | null = null;
+
+async function runToHead(): Promise<number> {
+  for (;;) {
+    const r = await projectChunk();
+    if (!r.more) return r.seq;
+  }
+}
+
+/**
+ * Brings the rollups up to at least the journal head as it is when called
+ * (a chunk per transaction) and returns the seq they include. Calls in one
+ * process share one run (a call arriving during a run waits for it, then
+ * for one more if that run started before its head); another process's run
+ * makes this one's transaction abort and retry from the moved cursor.
+ */
+export async function projectRollups(): Promise<number> {
+  const want = (await LedgerHead.findById(LEDGER).lean())?.seq ?? 0;
+  let seq = 0;
+  for (let round = 0; round < 3; round++) {
+    running ??= runToHead().finally(() => {
+      running = null;
+    });
+    seq = await running;
+    if (seq >= want) break;
+  }
+  return seq;
+}
