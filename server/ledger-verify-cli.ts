@@ -3,7 +3,10 @@
  * the server but the file (and, better, the ledger's public key obtained
  * some other way):
  *
- *   npm run verify-ledger -- export.jsonl [--public-key key.pem] [--checkpoint checkpoint.json]
+ *   npm run verify-ledger -- export.jsonl [--public-key key.pem] [--checkpoint checkpoint.json] [--workers n]
+ *
+ * --workers: threads that parse and hash (default one per core; 0: none,
+ * everything on the main thread).
  *
  * Exit status: 0 the export verifies; 1 it does not (the first bad seq is
  * named); 2 the input cannot be read as an export (the line is named) or
@@ -14,10 +17,11 @@ import { isAscii } from 'node:buffer';
 import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { checkpointBodyProblem, type CheckpointClaim } from './domain/ledger-checkpoint-text.js';
+import { defaultWorkers, verifyFile } from './domain/ledger-verify-parallel.js';
 import { UnreadableExportError, verifyExport } from './domain/ledger-verify-read.js';
 import type { VerifyOptions, VerifyResult } from './domain/ledger-verify.js';
 
-const USAGE = 'usage: npm run verify-ledger -- <export.jsonl> [--public-key key.pem]… [--checkpoint checkpoint.json]…';
+const USAGE = 'usage: npm run verify-ledger -- <export.jsonl> [--public-key key.pem]… [--checkpoint checkpoint.json]… [--workers n]';
 
 class UsageError extends Error {}
 
@@ -46,8 +50,9 @@ async function* fileLines(file: string): AsyncGenerator<string[]> {
   if (carry) yield [carry];
 }
 
-function parseArgs(argv: string[]): { file: string; keys: string[]; checkpoints: CheckpointClaim[] } {
+function parseArgs(argv: string[]): { file: string; keys: string[]; checkpoints: CheckpointClaim[]; workers: number } {
   let file: string | null = null;
+  let workers = defaultWorkers();
   const keys: string[] = [];
   const checkpoints: CheckpointClaim[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -58,6 +63,9 @@ function parseArgs(argv: string[]): { file: string; keys: string[]; checkpoints:
       const text = readText(path);
       if (a === '--public-key') keys.push(text);
       else checkpoints.push(readCheckpoint(path, text));
+    } else if (a === '--workers') {
+      workers = Number(argv[++i]);
+      if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new UsageError('--workers needs a whole number from 0 (no worker threads) to 64');
     } else if (a === '-h' || a === '--help') throw new UsageError('');
     else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
     else if (file) throw new UsageError('give one export file');
@@ -65,7 +73,7 @@ function parseArgs(argv: string[]): { file: string; keys: string[]; checkpoints:
   }
   if (!file) throw new UsageError('no export file given');
   if (!fs.existsSync(file)) throw new UsageError(`cannot read ${file}: no such file`);
-  return { file, keys, checkpoints };
+  return { file, keys, checkpoints, workers };
 }
 
 function readText(path: string): string {
@@ -118,7 +126,8 @@ async function main(): Promise<number> {
   const started = Date.now();
   try {
     const opts: VerifyOptions = { trustedKeys: args.keys.length ? args.keys : undefined, checkpoints: args.checkpoints, maxProblems: 20 };
-    const result = await verifyExport(() => fileLines(args.file), opts);
+    // Worker threads parse and hash (ledger-verify-parallel.ts); --workers 0 reads on this thread alone.
+    const result = args.workers ? await verifyFile(args.file, opts, args.workers) : await verifyExport(() => fileLines(args.file), opts);
     report(result, args.file, args.keys.length > 0);
     console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
     return result.ok ? 0 : 1;

@@ -19,6 +19,9 @@
 import { accountSpec, constraintHeadroom, TRANSFER_CODES, type AccountSpec, type Totals } from './ledger-chart.js';
 import type { JournalEntry, JournalRecord } from './ledger-record.js';
 
+/** What the replay reads of a record. */
+export type ReplayRecord = Pick<JournalRecord, 'seq' | 'code' | 'phase' | 'entries' | 'pendingSeq' | 'reverses'>;
+
 export type Report = (seq: number | null, code: string, params: Record<string, string | number>) => void;
 
 interface Account extends Totals {
@@ -84,7 +87,7 @@ export class BalanceReplay {
   private readonly headroomBefore: number[] = [];
 
   /** Legs are whole positive fen on known accounts, and balance. False when the transfer cannot be applied. */
-  private legsValid(r: JournalRecord): boolean {
+  private legsValid(r: ReplayRecord): boolean {
     const entries = r.entries;
     if (entries.length < 2) {
       this.report(r.seq, 'no_entries', { seq: r.seq });
@@ -143,7 +146,7 @@ export class BalanceReplay {
   }
 
   /** Applies one transfer (already known to sit at its place in the chain). */
-  apply(r: JournalRecord): void {
+  apply(r: ReplayRecord): void {
     const seq = r.seq;
     this.grow(seq);
     const phase = r.phase;
@@ -188,7 +191,7 @@ export class BalanceReplay {
   }
 
   /** A reversal names an earlier posted transfer, once, and mirrors its legs. */
-  private mirrors(r: JournalRecord): boolean {
+  private mirrors(r: ReplayRecord): boolean {
     const o = r.reverses!;
     const f = Number.isSafeInteger(o) && o >= 1 && o < r.seq ? this.flags[o]! : 0;
     if (!(f & REVERSIBLE)) {
@@ -209,7 +212,7 @@ export class BalanceReplay {
   }
 
   /** The pending transfer a post/void resolves, if it may: open, same code, legs matching (a partial post: one amount on equal legs). */
-  private resolvable(r: JournalRecord): { code: string; entries: JournalEntry[] } | null {
+  private resolvable(r: ReplayRecord): { code: string; entries: JournalEntry[] } | null {
     const ps = r.pendingSeq!;
     const f = Number.isSafeInteger(ps) && ps >= 1 && ps < r.seq ? this.flags[ps]! : 0;
     if (f & RESOLVED) {

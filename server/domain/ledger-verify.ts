@@ -24,6 +24,7 @@ import { GENESIS_HASH, type JournalRecord } from './ledger-record.js';
 import { EMPTY_LEAF, LeanMerkle, RecordHasher, shapeProblem } from './ledger-verify-hash.js';
 import { checkpointBodyProblem, keyIdOf, parseEd25519PublicKey, signatureValid, type CheckpointClaim } from './ledger-checkpoint-text.js';
 import { BalanceReplay } from './ledger-verify-replay.js';
+import type { SequentialRecord } from './ledger-verify-block.js';
 import { PROBLEM_MESSAGES, type ProblemCode } from './ledger-verify-messages.js';
 import type { KeyObject } from 'node:crypto';
 
@@ -163,8 +164,18 @@ export class LedgerVerifier {
     this.confirm(r, placed, this.hasher.own === r.hash, this.hasher.leaf);
   }
 
-  /** The record's place (seq gap, out of order) and shape. A SKIPPED record takes no place in the chain. */
-  private place(r: JournalRecord): Placement {
+  /**
+   * A transfer whose own hash and Merkle leaf were already recomputed (by a
+   * worker thread, ledger-verify-parallel.ts) from a record that passed
+   * shapeProblem() with a whole seq ≥ 1: the sequential checks only.
+   */
+  hashedTransfer(r: SequentialRecord, ownOk: boolean, leaf: string): void {
+    const placed = this.place(r, true);
+    if (placed !== SKIPPED) this.confirm(r, placed, ownOk, leaf);
+  }
+
+  /** The record's place (seq gap, out of order) and shape (unless known good). A SKIPPED record takes no place in the chain. */
+  private place(r: SequentialRecord, shaped = false): Placement {
     if (typeof r.seq !== 'number' || !Number.isSafeInteger(r.seq) || r.seq < 1) {
       this.report(this.expectSeq, 'malformed', { seq: this.expectSeq, reason: 'seq must be a whole number ≥ 1' });
       return SKIPPED;
@@ -182,7 +193,7 @@ export class LedgerVerifier {
     this.expectSeq = seq + 1;
     this.lastSeq = seq;
     this.transfers++;
-    const shape = shapeProblem(r);
+    const shape = shaped ? null : shapeProblem(r as JournalRecord);
     if (!shape) return placed;
     this.report(seq, 'malformed', { seq, reason: shape });
     return MALFORMED;
@@ -194,7 +205,7 @@ export class LedgerVerifier {
    * its Merkle leaf (latin1 digest), the balances, and any checkpoint
    * signed at its seq.
    */
-  private confirm(r: JournalRecord, placed: Placement, ownOk: boolean, leaf: string): void {
+  private confirm(r: SequentialRecord, placed: Placement, ownOk: boolean, leaf: string): void {
     const seq = r.seq;
     this.confirmed = seq;
     if (placed === MALFORMED) {

@@ -8,9 +8,9 @@
  * WRITE_OFF reservations with their posts, partial posts and voids; PAYOUT;
  * RECOVERY; APPROPRIATION; REVERSAL), chained with canonical()/chainHash(),
  * every balance floor respected — and inserted with the driver, with the
- * account totals, the head and the day rollups they imply (the same keys
- * ledger-post.ts writes), so the console and the verifier see a consistent
- * ledger. Two years of business days, 8,000 licences, 120 institutions.
+ * account totals, the head and the rollups they imply (summed by
+ * ledger-rollups.ts's addToRollups, with their cursor at the head), so the
+ * console and the verifier see a consistent ledger. Two years of business days, 8,000 licences, 120 institutions.
  */
 import { LedgerAccount } from '../../models/ledger-account.js';
 import { LedgerHead } from '../../models/ledger-head.js';
@@ -18,11 +18,10 @@ import { LedgerRollup } from '../../models/ledger-rollup.js';
 import { LedgerTransfer } from '../../models/ledger-transfer.js';
 import { accountSpec, acct, LEDGER, type Totals, type TransferCode } from '../../server/domain/ledger-chart.js';
 import { canonical, chainHash, emptyRefs, GENESIS_HASH, type JournalEntry, type JournalRecord, type TransferRefs } from '../../server/domain/ledger-record.js';
-import { cstDay } from '../../server/services/fund/ledger-post.js';
 import { commandDigest, type LedgerCommand } from '../../server/services/fund/ledger-commands.js';
 import { headroom } from '../fund/ledger-model-helpers.js';
 import { rng } from './ledger-posting.js';
-import { ROLLUP_CURSOR } from '../../server/services/fund/ledger-rollups.js';
+import { addToRollups, ROLLUP_CURSOR, type RollupSums } from '../../server/services/fund/ledger-rollups.js';
 
 const hex = (prefix: string, n: number) => `${prefix}${n.toString(16).padStart(24 - prefix.length, '0')}`;
 const LICENCES = 8_000;
@@ -51,7 +50,7 @@ class Synthetic {
   seq = 0;
   prevHash = GENESIS_HASH;
   readonly accounts = new Map<string, Account>();
-  readonly rollups = new Map<string, { day: string; kind: string; code: string; province: string; field: string; institution: string; debitsPosted: number; creditsPosted: number; count: number }>();
+  readonly rollups: RollupSums = new Map();
   readonly pending = new Map<number, { record: JournalRecord; claim: { id: string; lic: Lic } | null }>();
   readonly claims: { id: string; lic: Lic }[] = [];
   readonly accruals: { seq: number; lic: Lic; amount: number }[] = [];
@@ -104,7 +103,7 @@ class Synthetic {
     this.seq = seq;
     this.prevHash = record.hash;
     for (const [k, a] of after) this.accounts.set(k, { ...a, version: a.version + 1, lastSeq: seq });
-    if (t.phase !== 'pending' && t.phase !== 'void') this.rollup(record);
+    addToRollups(this.rollups, record);
     // The digest a retry of the command behind the record would be compared with, as the service stores it.
     const base = { key: body.key, maker: body.maker, checker: body.checker, effectiveAt };
     const command: LedgerCommand = t.reverses ? { kind: 'reverse', ...base, reverses: t.reverses }
@@ -112,20 +111,6 @@ class Synthetic {
         : { kind: 'transfer', ...base, code: t.code, phase: t.phase === 'pending' ? 'pending' : 'posted', entries };
     const payload = commandDigest(command, t.refs);
     return { record, doc: { ...record, payload, effectiveAt, recordedAt: new Date(body.recordedAt) } };
-  }
-
-  private rollup(r: JournalRecord): void {
-    const day = cstDay(new Date(r.effectiveAt));
-    for (const e of r.entries) {
-      const kind = accountSpec(e.account)!.kind;
-      const dims = { province: r.refs.province ?? '', field: r.refs.field ?? '', institution: r.refs.institution ?? '' };
-      const id = `${day}|${kind}|${r.code}|${dims.province}|${dims.field}|${dims.institution}`;
-      const s = this.rollups.get(id) ?? { day, kind, code: r.code, ...dims, debitsPosted: 0, creditsPosted: 0, count: 0 };
-      if (e.side === 'debit') s.debitsPosted += e.amountFen;
-      else s.creditsPosted += e.amountFen;
-      s.count += 1;
-      this.rollups.set(id, s);
-    }
   }
 
   /** The next transfer of the mix (falling back to an accrual when the chosen step has nothing to act on). */
@@ -254,7 +239,7 @@ export async function buildJournal(total: number, log: (line: string) => void): 
       debitsPosted: a.debitsPosted, creditsPosted: a.creditsPosted, debitsPending: a.debitsPending, creditsPending: a.creditsPending, version: a.version, lastSeq: a.lastSeq, createdAt: now };
   });
   for (let i = 0; i < accounts.length; i += 5_000) await LedgerAccount.collection.insertMany(accounts.slice(i, i + 5_000));
-  const rollups = [...gen.rollups].map(([_id, r]) => ({ _id, ...r }));
+  const rollups = [...gen.rollups].map(([_id, r]) => ({ _id, ...r.identity, ...r.figures }));
   for (let i = 0; i < rollups.length; i += 5_000) await LedgerRollup.collection.insertMany(rollups.slice(i, i + 5_000) as never[]);
   await LedgerHead.collection.insertOne({ _id: LEDGER, seq: gen.seq, hash: gen.prevHash } as never);
   // The rollups were summed over the whole journal: their cursor (ledger-rollups.ts) stands at the head.

@@ -271,7 +271,7 @@ describe('ledger checkpoints', function () {
     const breaks = run.reconciliation.breaks.map((b) => `${b.kind} ${b.subject} ${b.field} ${b.stored}/${b.expected}`);
     expect(breaks).to.have.members([
       `account ${acct.revenue(UNIV)} creditsPosted 1001/1000`,
-      'rollup 2026-01-05|receivable|ACCRUAL|||64b000000000000000000001 count 6/1',
+      'rollup d|2026-01-05|receivable|ACCRUAL count 6/1',
       'zero_at_close clearing:settlement balance 400/0',
     ]);
     expect(errors.join('\n')).to.match(/LEDGER RECONCILIATION: 3 break\(s\) through seq 2/);

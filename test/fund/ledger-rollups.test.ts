@@ -34,12 +34,12 @@ function accrual(key: string, n: number, amountFen: number): LedgerCommand {
 async function expected(): Promise<Record<string, unknown>> {
   const sums: RollupSums = new Map();
   for (const d of await LedgerTransfer.find().sort({ seq: 1 }).lean()) addToRollups(sums, d as never);
-  return Object.fromEntries([...sums].sort(([a], [b]) => a.localeCompare(b)).map(([id, s]) => [id, { debitsPosted: s.debitsPosted, creditsPosted: s.creditsPosted, count: s.count }]));
+  return Object.fromEntries([...sums].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, s]) => [id, { ...s.identity, ...s.figures }]));
 }
 
 async function stored(): Promise<Record<string, unknown>> {
   const rows = await LedgerRollup.find().sort({ _id: 1 }).lean();
-  return Object.fromEntries(rows.map((r) => [r._id, { debitsPosted: r.debitsPosted, creditsPosted: r.creditsPosted, count: r.count }]));
+  return Object.fromEntries(rows.map(({ _id, ...rest }) => [_id, rest]));
 }
 
 describe('fund ledger day rollups (projected)', function () {

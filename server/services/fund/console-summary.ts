@@ -28,9 +28,10 @@ import { accountSpec, LEDGER, type AccountKind, type Totals } from '../../domain
 import { GENESIS_HASH, type JournalEntry } from '../../domain/ledger-record.js';
 import { AppError } from '../../errors.js';
 import { cstDay } from './ledger-post.js';
-import { projectRollups, rollupCursor } from './ledger-rollups.js';
+import { measure, projectRollups, quarterOfDay, rollupCursor, type Metric } from './ledger-rollups.js';
 
-export type Metric = 'default' | 'compensation' | 'subsidy' | 'accrued';
+export type { Metric } from './ledger-rollups.js';
+export { quarterOfDay } from './ledger-rollups.js';
 
 export interface SummaryAccount extends Totals {
   kind: AccountKind;
@@ -47,29 +48,6 @@ export interface LedgerSummary {
   accounts: Map<string, SummaryAccount>;
   /** `${metric}|${dimension}|${value}` → fen, net of reversals; dimension is province, field, institution or quarter. */
   dims: Map<string, number>;
-}
-
-/**
- * The console's four measures, each the postings of one code on one account
- * kind, less their reversals. A REVERSAL mirrors its original, so on these
- * kinds a REVERSAL on the opposite side can only be undoing that code.
- */
-const MEASURES: Partial<Record<AccountKind, { metric: Metric; code: string; side: 'debit' | 'credit' }>> = {
-  overdue: { metric: 'default', code: 'DEFAULT', side: 'debit' },
-  comp_payable: { metric: 'compensation', code: 'COMPENSATION', side: 'credit' },
-  subsidy_payable: { metric: 'subsidy', code: 'SUBSIDY', side: 'credit' },
-  receivable: { metric: 'accrued', code: 'ACCRUAL', side: 'debit' },
-};
-
-/** `2026Q1` for `2026-02-14`. */
-export const quarterOfDay = (day: string) => `${day.slice(0, 4)}Q${Math.floor((Number(day.slice(5, 7)) - 1) / 3) + 1}`;
-
-function measure(kind: string, code: string, debits: number, credits: number): { metric: Metric; fen: number } | null {
-  const m = MEASURES[kind as AccountKind];
-  if (!m) return null;
-  if (code === m.code) return { metric: m.metric, fen: m.side === 'debit' ? debits : credits };
-  if (code === 'REVERSAL') return { metric: m.metric, fen: -(m.side === 'debit' ? credits : debits) };
-  return null;
 }
 
 export const DIMENSIONS = ['province', 'field', 'institution', 'quarter'] as const;
@@ -101,37 +79,27 @@ function accountOf(s: LedgerSummary, key: string): SummaryAccount {
   return a;
 }
 
-type DimRow = { _id: { kind: string; code: string; v: string | null }; d: number; c: number };
-type Facets = { days: { _id: { day: string; kind: AccountKind }; d: number; c: number; n: number }[] } & Record<Dimension, DimRow[]>;
-
 /**
- * What a summary is built from: the rollups by day and kind; the measures'
- * rollups (found through the kind index) by each dimension on its own — a
- * few hundred rows, not their cross product; and the account totals.
+ * What a summary is built from: the rollups — days × kinds × codes, and the
+ * measures by quarter along each dimension on its own, a few thousand
+ * documents however long the journal — and the account totals.
  */
 async function readSources(session: ClientSession | null) {
-  const [days, measures] = [
-    await LedgerRollup.aggregate<Facets['days'][number]>([
-      { $group: { _id: { day: '$day', kind: '$kind' }, d: { $sum: '$debitsPosted' }, c: { $sum: '$creditsPosted' }, n: { $sum: '$count' } } },
-    ]).session(session),
-    await LedgerRollup.aggregate<Record<Dimension, DimRow[]>>([
-      { $match: { kind: { $in: Object.keys(MEASURES) }, code: { $in: [...Object.values(MEASURES).map((m) => m!.code), 'REVERSAL'] } } },
-      { $facet: Object.fromEntries(DIMENSIONS.map((d) => [d, [{ $group: { _id: { kind: '$kind', code: '$code', v: d === 'quarter' ? { $substrBytes: ['$day', 0, 7] } : `$${d}` }, d: { $sum: '$debitsPosted' }, c: { $sum: '$creditsPosted' } } }]])) },
-    ]).session(session),
-  ];
+  const rollups = await LedgerRollup.find({}).select('type day kind debitsPosted creditsPosted count quarter metric dim value fen').session(session).lean();
   const accounts = await LedgerAccount.find({}).select('-_id key kind normal debitsPosted creditsPosted debitsPending creditsPending').session(session).lean();
-  return { facets: { days, ...measures[0] } as Facets, accounts };
+  return { rollups, accounts };
 }
 
 type Position = { seq: number; hash: string };
 
-function assemble(cursor: Position, headSeq: number, { facets, accounts }: Awaited<ReturnType<typeof readSources>>): LedgerSummary {
+function assemble(cursor: Position, headSeq: number, { rollups, accounts }: Awaited<ReturnType<typeof readSources>>): LedgerSummary {
   const s: LedgerSummary = { seq: cursor.seq, hash: cursor.hash, accountsSeq: headSeq, days: new Map(), accounts: new Map(), dims: new Map() };
-  for (const r of facets?.days ?? []) addDay(s, r._id.day, r._id.kind, r.d, r.c, r.n);
-  for (const dim of DIMENSIONS) {
-    for (const r of facets?.[dim] ?? []) {
-      const m = measure(r._id.kind, r._id.code, r.d, r.c);
-      if (m) addDim(s, m.metric, dim, dim === 'quarter' ? quarterOfDay(`${r._id.v}-01`) : r._id.v ?? '', m.fen);
+  for (const r of rollups) {
+    if (r.type === 'day') addDay(s, r.day!, r.kind as AccountKind, r.debitsPosted, r.creditsPosted, r.count);
+    else {
+      addDim(s, r.metric as Metric, r.dim as Dimension, r.value ?? '', r.fen);
+      // Every measure leg is in exactly one province rollup (value '' when it has none): those sum to its quarter.
+      if (r.dim === 'province') addDim(s, r.metric as Metric, 'quarter', r.quarter!, r.fen);
     }
   }
   for (const a of accounts) {

@@ -1,12 +1,12 @@
 /**
  * The day rollups, projected from the journal after it is written.
  *
- * Why not in the posting transaction: each posted leg lands in a rollup
- * keyed by day × kind × code × province × field × institution, so a batch of
- * transfers across many licences touched about two rollup documents per
- * transfer — more than half of the posting cost on the embedded store.
- * Projected afterwards, thousands of transfers at a time, the same keys
- * repeat and one increment stands for many legs.
+ * Why not in the posting transaction: a batch of transfers across many
+ * licences touches several rollup documents per transfer (a day total per
+ * leg, and a measure by province, field and institution), and those upserts
+ * were more than half of the posting cost on the embedded store. Projected
+ * afterwards, thousands of transfers at a time, the same keys repeat and one
+ * increment stands for many legs. The shapes are in models/ledger-rollup.ts.
  *
  * Exactly once: a cursor (a second document in the ledger-head collection,
  * `rollups:<ledger>`, holding the seq and hash the rollups include) moves in
@@ -25,7 +25,7 @@ import { LedgerHead } from '../../../models/ledger-head.js';
 import { LedgerRollup } from '../../../models/ledger-rollup.js';
 import { LedgerTransfer } from '../../../models/ledger-transfer.js';
 import { AppError } from '../../errors.js';
-import { accountSpec, LEDGER } from '../../domain/ledger-chart.js';
+import { accountSpec, LEDGER, type AccountKind } from '../../domain/ledger-chart.js';
 import { GENESIS_HASH, type JournalEntry, type TransferRefs } from '../../domain/ledger-record.js';
 import { cstDay } from './ledger-post.js';
 
@@ -34,8 +34,48 @@ export const ROLLUP_CURSOR = `rollups:${LEDGER}`;
 /** Transfers per projecting transaction: large enough to amortise, small enough for the store's transaction time limit. */
 const CHUNK = 5_000;
 
-export type RollupSum = { day: string; kind: string; code: string; province: string; field: string; institution: string; debitsPosted: number; creditsPosted: number; count: number };
+/** The dashboard's four measures. */
+export type Metric = 'default' | 'compensation' | 'subsidy' | 'accrued';
+
+/**
+ * Each measure is the postings of one code on one account kind, less their
+ * reversals. A REVERSAL mirrors its original, so on these kinds a REVERSAL
+ * on the opposite side can only be undoing that code.
+ */
+const MEASURES: Partial<Record<AccountKind, { metric: Metric; code: string; side: 'debit' | 'credit' }>> = {
+  overdue: { metric: 'default', code: 'DEFAULT', side: 'debit' },
+  comp_payable: { metric: 'compensation', code: 'COMPENSATION', side: 'credit' },
+  subsidy_payable: { metric: 'subsidy', code: 'SUBSIDY', side: 'credit' },
+  receivable: { metric: 'accrued', code: 'ACCRUAL', side: 'debit' },
+};
+
+/** What a posted leg adds to a measure (negative for a reversal), or null when it is none of them. */
+export function measure(kind: string, code: string, debits: number, credits: number): { metric: Metric; fen: number } | null {
+  const m = MEASURES[kind as AccountKind];
+  if (!m) return null;
+  if (code === m.code) return { metric: m.metric, fen: m.side === 'debit' ? debits : credits };
+  if (code === 'REVERSAL') return { metric: m.metric, fen: -(m.side === 'debit' ? credits : debits) };
+  return null;
+}
+
+/** `2026Q1` for `2026-02-14`. */
+export const quarterOfDay = (day: string) => `${day.slice(0, 4)}Q${Math.floor((Number(day.slice(5, 7)) - 1) / 3) + 1}`;
+
+/** The dimensions a measure rollup is kept along, one at a time (the quarter is in every one). */
+export const ROLLUP_DIMENSIONS = ['province', 'field', 'institution'] as const;
+
+/** The figures every rollup keeps (a day rollup leaves fen at 0, a measure rollup debits and credits). */
+export const ROLLUP_FIGURES = ['debitsPosted', 'creditsPosted', 'fen', 'count'] as const;
+export type RollupFigures = Record<(typeof ROLLUP_FIGURES)[number], number>;
+/** A rollup's identifying fields (type, then day/kind/code or quarter/metric/dim/value) and its figures. */
+export type RollupSum = { identity: Record<string, string>; figures: RollupFigures };
 export type RollupSums = Map<string, RollupSum>;
+
+function sumFor(sums: RollupSums, id: string, identity: () => Record<string, string>): RollupFigures {
+  let s = sums.get(id);
+  if (!s) sums.set(id, (s = { identity: identity(), figures: { debitsPosted: 0, creditsPosted: 0, fen: 0, count: 0 } }));
+  return s.figures;
+}
 
 type RollupSource = { code: string; phase: string; entries: JournalEntry[]; refs?: Partial<TransferRefs> | null; effectiveAt: Date | string };
 
@@ -43,18 +83,29 @@ type RollupSource = { code: string; phase: string; entries: JournalEntry[]; refs
 export function addToRollups(sums: RollupSums, r: RollupSource): void {
   if (r.phase === 'pending' || r.phase === 'void') return;
   const day = cstDay(new Date(r.effectiveAt));
-  const province = r.refs?.province ?? '';
-  const field = r.refs?.field ?? '';
-  const institution = r.refs?.institution ?? '';
   for (const e of r.entries) {
     const kind = accountSpec(e.account)?.kind ?? 'unknown';
-    const id = `${day}|${kind}|${r.code}|${province}|${field}|${institution}`;
-    let s = sums.get(id);
-    if (!s) sums.set(id, (s = { day, kind, code: r.code, province, field, institution, debitsPosted: 0, creditsPosted: 0, count: 0 }));
-    if (e.side === 'debit') s.debitsPosted += e.amountFen;
-    else s.creditsPosted += e.amountFen;
-    s.count += 1;
+    const debits = e.side === 'debit' ? e.amountFen : 0;
+    const credits = e.amountFen - debits;
+    const d = sumFor(sums, `d|${day}|${kind}|${r.code}`, () => ({ type: 'day', day, kind, code: r.code }));
+    d.debitsPosted += debits;
+    d.creditsPosted += credits;
+    d.count += 1;
+    const m = measure(kind, r.code, debits, credits);
+    if (!m) continue;
+    const quarter = quarterOfDay(day);
+    for (const dim of ROLLUP_DIMENSIONS) {
+      const value = r.refs?.[dim] ?? '';
+      const x = sumFor(sums, `m|${quarter}|${m.metric}|${dim}|${value}`, () => ({ type: 'measure', quarter, metric: m.metric, dim, value }));
+      x.fen += m.fen;
+      x.count += 1;
+    }
   }
+}
+
+/** The upserts that add `sums` to the stored rollups. */
+function rollupUpserts(sums: RollupSums) {
+  return [...sums].map(([_id, s]) => ({ updateOne: { filter: { _id }, update: { $setOnInsert: s.identity, $inc: s.figures }, upsert: true } }));
 }
 
 /** Where the rollups stand: the last seq they include and its hash (0 and the genesis hash before any). */
@@ -92,13 +143,7 @@ export async function projectChunk(): Promise<{ seq: number; more: boolean }> {
       const moved = await LedgerHead.updateOne({ _id: ROLLUP_CURSOR, seq: cursor.seq }, { $set: { seq: through, hash: prev } }, { session });
       if (moved.matchedCount !== 1) throw new AppError(409, 'ledger.concurrent_change');
     }
-    const ops = [...sums].map(([_id, s]) => ({
-      updateOne: {
-        filter: { _id },
-        update: { $setOnInsert: { day: s.day, kind: s.kind, code: s.code, province: s.province, field: s.field, institution: s.institution }, $inc: { debitsPosted: s.debitsPosted, creditsPosted: s.creditsPosted, count: s.count } },
-        upsert: true,
-      },
-    }));
+    const ops = rollupUpserts(sums);
     if (ops.length) await LedgerRollup.collection.bulkWrite(ops as never, { session, ordered: false });
     return { seq: through, more: through < headSeq };
   });

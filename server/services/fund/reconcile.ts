@@ -22,7 +22,7 @@ import { LedgerVerifier } from '../../domain/ledger-verify.js';
 import { auditRow, recordAudits } from '../audit.js';
 import { requireRole, type Ctx } from '../context.js';
 import { journalPages } from './ledger-export.js';
-import { addToRollups, projectRollups, rollupCursor, type RollupSums } from './ledger-rollups.js';
+import { addToRollups, projectRollups, ROLLUP_FIGURES, rollupCursor, type RollupSums } from './ledger-rollups.js';
 
 export interface ReconcileBreak {
   /** account: stored counter ≠ journal; zero_at_close: a clearing/suspense balance; rollup: a day total ≠ journal; journal: the journal itself does not verify. */
@@ -93,12 +93,12 @@ export async function reconcileLedger(now = new Date()): Promise<ReconcileResult
   const seen = new Set<string>();
   for (const d of snap.rollups) {
     seen.add(d._id);
-    const want = sums.get(d._id) ?? { debitsPosted: 0, creditsPosted: 0, count: 0 };
-    for (const f of ['debitsPosted', 'creditsPosted', 'count'] as const) if (d[f] !== want[f]) breaks.push({ kind: 'rollup', subject: d._id, field: f, stored: d[f], expected: want[f] });
+    const want = sums.get(d._id)?.figures;
+    for (const f of ROLLUP_FIGURES) if ((d[f] ?? 0) !== (want?.[f] ?? 0)) breaks.push({ kind: 'rollup', subject: d._id, field: f, stored: d[f] ?? 0, expected: want?.[f] ?? 0 });
   }
   for (const [id, want] of sums) {
     if (seen.has(id)) continue;
-    for (const f of ['debitsPosted', 'creditsPosted', 'count'] as const) if (want[f]) breaks.push({ kind: 'rollup', subject: id, field: f, stored: 0, expected: want[f] });
+    for (const f of ROLLUP_FIGURES) if (want.figures[f]) breaks.push({ kind: 'rollup', subject: id, field: f, stored: 0, expected: want.figures[f] });
   }
   return { at: now, throughSeq: snap.seq, accounts: snap.accounts.length, rollups: snap.rollups.length, breakCount: breaks.length, breaks: breaks.slice(0, MAX_BREAKS), firstBadSeq: verdict.ok ? null : verdict.firstBadSeq };
 }
