@@ -37,6 +37,21 @@ interface AccountState extends Totals {
 
 const TOTAL_FIELDS = ['debitsPosted', 'creditsPosted', 'debitsPending', 'creditsPending'] as const;
 
+/** An account as stored: its four totals, version and last seq. */
+export type AccountRow = Totals & { version: number; lastSeq: number };
+
+/**
+ * What a caller believes is committed — the journal head and some accounts
+ * — so a batch need not read them again. Belief is enough because every
+ * write is conditional on it: the head moves only from the seq believed and
+ * each account only from the version believed, so a stale belief aborts the
+ * transaction instead of writing anything wrong.
+ */
+export interface KnownState {
+  head: { seq: number; hash: string } | null;
+  accounts: Map<string, AccountRow>;
+}
+
 /** YYYY-MM-DD in China Standard Time (UTC+8, no daylight saving): the business day the console groups by. */
 export function cstDay(d: Date): string {
   return new Date(d.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
@@ -67,7 +82,10 @@ const constraintError = (before: AccountState) => new ConflictError(
  * rest go on (the group-commit poster); without, the first refusal throws
  * and the caller's transaction aborts whole.
  */
-export async function applyCommands(commands: LedgerCommand[], session: ClientSession, opts: { isolate?: boolean; now?: Date } = {}): Promise<Outcome[]> {
+export async function applyCommands(
+  commands: LedgerCommand[], session: ClientSession,
+  opts: { isolate?: boolean; now?: Date; known?: KnownState | null; learn?: (state: KnownState) => void } = {},
+): Promise<Outcome[]> {
   const now = opts.now ?? new Date();
   const outcomes: (Outcome | null)[] = commands.map(() => null);
   const fail = (i: number, error: unknown) => {
@@ -87,12 +105,15 @@ export async function applyCommands(commands: LedgerCommand[], session: ClientSe
   // Everything the batch depends on, read once.
   const keys = [...new Set(checked.map((x) => x.c.key))];
   const seqsNeeded = [...new Set(checked.flatMap(({ c }) => (c.kind === 'resolve' ? [c.pendingSeq] : c.kind === 'reverse' ? [c.reverses] : [])))];
-  // One after another: operations of one transaction must not overlap on its session.
-  const head = await LedgerHead.findById(LEDGER).session(session).lean();
-  const existing = keys.length ? await LedgerTransfer.find({ key: { $in: keys } }).session(session).lean() : [];
-  const referenced = seqsNeeded.length ? await LedgerTransfer.find({ seq: { $in: seqsNeeded } }).session(session).lean() : [];
-  const resolutions = seqsNeeded.length ? await LedgerTransfer.find({ pendingSeq: { $in: seqsNeeded } }).select('seq pendingSeq').session(session).lean() : [];
-  const reversals = seqsNeeded.length ? await LedgerTransfer.find({ reverses: { $in: seqsNeeded } }).select('seq reverses').session(session).lean() : [];
+  // One after another: operations of one transaction must not overlap on its session. The driver's collections
+  // directly (not Mongoose queries): this is the hot path, and every document it writes is built here from checked commands.
+  const transfers = LedgerTransfer.collection;
+  const known = opts.known ?? null;
+  const head = known ? known.head : await LedgerHead.collection.findOne({ _id: LEDGER as never }, { session });
+  const existing = keys.length ? await transfers.find({ key: { $in: keys } }, { session }).toArray() : [];
+  const referenced = seqsNeeded.length ? await transfers.find({ seq: { $in: seqsNeeded } }, { session }).toArray() : [];
+  const resolutions = seqsNeeded.length ? await transfers.find({ pendingSeq: { $in: seqsNeeded } }, { session, projection: { seq: 1, pendingSeq: 1 } }).toArray() : [];
+  const reversals = seqsNeeded.length ? await transfers.find({ reverses: { $in: seqsNeeded } }, { session, projection: { seq: 1, reverses: 1 } }).toArray() : [];
   const byKey = new Map<string, { digest: string; record: JournalRecord }>(existing.map((d) => [d.key, { digest: d.payload, record: toRecord(d) }]));
   const bySeq = new Map<number, JournalRecord>(referenced.map((d) => [d.seq, toRecord(d)]));
   const resolved = new Set<number>(resolutions.map((d) => d.pendingSeq as number));
@@ -105,10 +126,15 @@ export async function applyCommands(commands: LedgerCommand[], session: ClientSe
   };
   const accountKeys = [...new Set(checked.flatMap(({ c }) => (legsOf(c) ?? []).map((e) => e.account)))];
   const accounts = new Map<string, AccountState>();
-  if (accountKeys.length) {
-    const docs = await LedgerAccount.find({ key: { $in: accountKeys } }).session(session).lean();
+  for (const k of accountKeys) {
+    const row = known?.accounts.get(k);
+    if (row) accounts.set(k, { ...row, spec: accountSpec(k)!, isNew: false, touched: false });
+  }
+  const unknown = accountKeys.filter((k) => !accounts.has(k));
+  if (unknown.length) {
+    const docs = await LedgerAccount.collection.find({ key: { $in: unknown } }, { session }).toArray();
     for (const d of docs) accounts.set(d.key, { spec: accountSpec(d.key)!, version: d.version, isNew: false, touched: false, lastSeq: d.lastSeq, debitsPosted: d.debitsPosted, creditsPosted: d.creditsPosted, debitsPending: d.debitsPending, creditsPending: d.creditsPending });
-    for (const k of accountKeys) {
+    for (const k of unknown) {
       if (!accounts.has(k)) accounts.set(k, { spec: accountSpec(k)!, version: 0, isNew: true, touched: false, lastSeq: 0, debitsPosted: 0, creditsPosted: 0, debitsPending: 0, creditsPending: 0 });
     }
   }
@@ -154,7 +180,14 @@ export async function applyCommands(commands: LedgerCommand[], session: ClientSe
     }
   }
 
-  if (fresh.length) await write(fresh, freshDigests, accounts, head ? head.seq : null, seq, prevHash, session);
+  if (fresh.length) {
+    await write(fresh, freshDigests, accounts, head ? { seq: head.seq, hash: head.hash } : null, seq, prevHash, session);
+    const touched = new Map<string, AccountRow>();
+    for (const [k, a] of accounts) {
+      if (a.touched) touched.set(k, { version: a.isNew ? 1 : a.version + 1, lastSeq: a.lastSeq, debitsPosted: a.debitsPosted, creditsPosted: a.creditsPosted, debitsPending: a.debitsPending, creditsPending: a.creditsPending });
+    }
+    opts.learn?.({ head: { seq, hash: prevHash }, accounts: touched });
+  }
   return outcomes.map((o) => o ?? { ok: false, error: new AppError(422, 'ledger.invalid_phase') });
 }
 
@@ -206,9 +239,9 @@ function plan(c: LedgerCommand, refs: TransferRefs, bySeq: Map<number, JournalRe
 }
 
 async function write(
-  fresh: JournalRecord[], digests: string[], accounts: Map<string, AccountState>, headSeqRead: number | null, seq: number, hash: string, session: ClientSession,
+  fresh: JournalRecord[], digests: string[], accounts: Map<string, AccountState>, headRead: { seq: number; hash: string } | null, seq: number, hash: string, session: ClientSession,
 ): Promise<void> {
-  await LedgerTransfer.insertMany(fresh.map((r, i) => ({ ...r, payload: digests[i], effectiveAt: new Date(r.effectiveAt), recordedAt: new Date(r.recordedAt) })), { session, lean: true });
+  await LedgerTransfer.collection.insertMany(fresh.map((r, i) => ({ ...r, payload: digests[i], effectiveAt: new Date(r.effectiveAt), recordedAt: new Date(r.recordedAt) })), { session });
   const now = new Date();
   const ops = [];
   for (const a of accounts.values()) {
@@ -222,11 +255,13 @@ async function write(
     }
   }
   const updates = ops.filter((o) => 'updateOne' in o).length;
-  const r = await LedgerAccount.bulkWrite(ops as never, { session, ordered: true });
+  const r = await LedgerAccount.collection.bulkWrite(ops as never, { session, ordered: true });
   // Fail closed: a version that moved under a snapshot read means something wrote outside this service.
   if (r.matchedCount !== updates) throw new ConflictError('ledger.concurrent_change');
-  const h = headSeqRead === null
-    ? await LedgerHead.create([{ _id: LEDGER, seq, hash }], { session }).then(() => ({ matchedCount: 1 }))
-    : await LedgerHead.updateOne({ _id: LEDGER, seq: headSeqRead }, { $set: { seq, hash } }, { session });
+  // Conditional on the hash as well as the seq: a head believed from an earlier batch (ledger.ts) must be this very
+  // history, and the account totals are a function of the history, so their versions can then be trusted too.
+  const h = headRead === null
+    ? await LedgerHead.collection.insertOne({ _id: LEDGER as never, seq, hash }, { session }).then(() => ({ matchedCount: 1 }))
+    : await LedgerHead.collection.updateOne({ _id: LEDGER as never, seq: headRead.seq, hash: headRead.hash }, { $set: { seq, hash } }, { session });
   if (h.matchedCount !== 1) throw new ConflictError('ledger.concurrent_change');
 }

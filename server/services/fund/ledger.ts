@@ -16,7 +16,7 @@
  *   transaction instead of two rollup writes per transfer in the posting one.
  */
 import mongoose, { type ClientSession } from 'mongoose';
-import { applyCommands, type Outcome, type PostedRecord } from './ledger-post.js';
+import { applyCommands, type KnownState, type Outcome, type PostedRecord } from './ledger-post.js';
 import { projectRollups } from './ledger-rollups.js';
 import type { LedgerCommand } from './ledger-commands.js';
 
@@ -25,6 +25,8 @@ export type { PostedRecord } from './ledger-post.js';
 
 /** All of `commands`, in order, in `session`; the first refusal throws (and should abort the caller's transaction). */
 export async function postInTransaction(commands: LedgerCommand[], session: ClientSession): Promise<PostedRecord[]> {
+  // The head and accounts are about to move outside the poster's view.
+  known = null;
   const outcomes = await applyCommands(commands, session);
   return outcomes.map((o) => {
     if (!o.ok) throw o.error;
@@ -43,6 +45,21 @@ interface Waiting {
 let queue: Waiting[] = [];
 let running = false;
 
+/**
+ * What the last committed batch left (head and accounts), so the next need
+ * not read them: ledger-post.ts's KnownState says why a stale belief is
+ * safe. Dropped on any failure and whenever postInTransaction writes; kept
+ * to a bounded number of accounts.
+ */
+let known: KnownState | null = null;
+const MAX_KNOWN_ACCOUNTS = 20_000;
+
+function remember(state: KnownState): void {
+  if (!known || known.accounts.size + state.accounts.size > MAX_KNOWN_ACCOUNTS) known = { head: null, accounts: new Map() };
+  known.head = state.head;
+  for (const [k, a] of state.accounts) known.accounts.set(k, a);
+}
+
 const PROJECT_EVERY = 2_000;
 let postedSinceProjection = 0;
 let projecting = false;
@@ -60,7 +77,19 @@ function maybeProject(posted: number): void {
 }
 
 async function commitBatch(batch: Waiting[]): Promise<Outcome[]> {
-  return mongoose.connection.transaction((session) => applyCommands(batch.map((w) => w.command), session, { isolate: true }));
+  const believed = known;
+  let learned: KnownState | null = null;
+  try {
+    const outcomes = await mongoose.connection.transaction((session) => {
+      learned = null;
+      return applyCommands(batch.map((w) => w.command), session, { isolate: true, known: believed, learn: (s) => (learned = s) });
+    });
+    if (learned && known === believed) remember(learned);
+    return outcomes;
+  } catch (err) {
+    known = null;
+    throw err;
+  }
 }
 
 async function drain(): Promise<void> {
@@ -73,7 +102,13 @@ async function drain(): Promise<void> {
       queue = queue.slice(batch.length);
       let outcomes: Outcome[];
       try {
-        outcomes = await commitBatch(batch);
+        // A batch that failed on a believed head and accounts is tried once more reading them afresh: the belief may
+        // have gone stale (another process, postInTransaction, a restored database) — its conditional writes refused it.
+        const believed = known !== null;
+        outcomes = await commitBatch(batch).catch((err) => {
+          if (believed) return commitBatch(batch);
+          throw err;
+        });
       } catch (err) {
         // The batch as a whole failed (e.g. another process claimed a key first): settle each on its own.
         if (batch.length === 1) {
