@@ -13,8 +13,10 @@
  */
 import mongoose from 'mongoose';
 import { LedgerTransfer } from '../../models/ledger-transfer.js';
-import { acct } from '../../server/domain/ledger-chart.js';
+import { LedgerHead } from '../../models/ledger-head.js';
+import { acct, LEDGER } from '../../server/domain/ledger-chart.js';
 import { post, type LedgerCommand } from '../../server/services/fund/ledger.js';
+import { rollupCursor } from '../../server/services/fund/ledger-rollups.js';
 
 export interface PostingRun {
   transfers: number;
@@ -32,6 +34,9 @@ export interface PostingRun {
   storeCpu: number | null;
   /** CPU time (both processes) per transfer: the figure that stays put on a shared machine; 1e6 / it ≈ transfers/s one free core allows. */
   cpuUsPerTransfer: number;
+  /** Transfers the day rollups had been projected through when the run ended (the projection runs in the background while posting), of the head. */
+  projected: number;
+  head: number;
 }
 
 const hex = (prefix: string, n: number) => `${prefix}${n.toString(16).padStart(24 - prefix.length, '0')}`;
@@ -124,6 +129,7 @@ export async function postingRun(run: number, opts: { posters: number; seconds: 
   const results = await Promise.all(Array.from({ length: opts.posters }, (_, id) => poster(id, run, opts.licencesPerPoster, deadline, latencies)));
   const seconds = (performance.now() - t0) / 1000;
   const used = process.cpuUsage(cpu0);
+  const [cursor, head] = [await rollupCursor(), await LedgerHead.findById(LEDGER).lean()];
   const storeSeconds = opts.storeCpuSeconds ? opts.storeCpuSeconds() - storeCpu0 : 0;
   const cpuSeconds = (used.user + used.system) / 1e6;
   const transfers = results.reduce((s, r) => s + r.done, 0);
@@ -137,5 +143,6 @@ export async function postingRun(run: number, opts: { posters: number; seconds: 
     transactions, perTransaction: transactions ? +(transfers / transactions).toFixed(1) : 0,
     cpu: +(cpuSeconds / seconds).toFixed(2), storeCpu: opts.storeCpuSeconds ? +(storeSeconds / seconds).toFixed(2) : null,
     cpuUsPerTransfer: transfers ? Math.round(((cpuSeconds + storeSeconds) * 1e6) / transfers) : 0,
+    projected: cursor.seq, head: head?.seq ?? 0,
   };
 }

@@ -117,7 +117,7 @@ async function posting(dir: string): Promise<PostingRun[]> {
       const r = await postingRun(run, { ...opts, seconds: SECONDS });
       runs.push(r);
       log(`  run ${run + 1}: ${r.perSec} transfers/s (${r.transfers} in ${r.seconds} s; p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; ${r.perTransaction} per transaction; `
-        + `CPU ${r.cpu}${r.storeCpu === null ? '' : ` + store ${r.storeCpu}`}, ${r.cpuUsPerTransfer} µs per transfer; refused ${r.refused}); load ${loadAvg().join(' ')}`);
+        + `CPU ${r.cpu}${r.storeCpu === null ? '' : ` + store ${r.storeCpu}`}, ${r.cpuUsPerTransfer} µs per transfer; refused ${r.refused}; rollups projected through ${r.projected} of ${r.head} in the background); load ${loadAvg().join(' ')}`);
     }
   } finally {
     await mongoose.disconnect();

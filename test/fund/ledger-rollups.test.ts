@@ -3,8 +3,9 @@
  * (server/services/fund/ledger-rollups.ts). They must equal the journal
  * summed again however posting and projecting interleave, count every
  * transfer exactly once when two projectors race (two processes), and stop
- * — changing nothing — when the stored journal no longer continues from
- * where they stand.
+ * — changing nothing — when the stored journal they read no longer
+ * continues from where they stand. (Transfers the group-commit poster has
+ * just committed are projected from memory; the others are read back.)
  */
 import { expect } from 'chai';
 import mongoose from 'mongoose';
@@ -12,7 +13,7 @@ import { LedgerHead } from '../../models/ledger-head.js';
 import { LedgerRollup } from '../../models/ledger-rollup.js';
 import { LedgerTransfer } from '../../models/ledger-transfer.js';
 import { acct, LEDGER } from '../../server/domain/ledger-chart.js';
-import { post, type LedgerCommand } from '../../server/services/fund/ledger.js';
+import { post, postInTransaction, type LedgerCommand } from '../../server/services/fund/ledger.js';
 import { addToRollups, projectChunk, projectRollups, ROLLUP_CURSOR, rollupCursor, type RollupSums } from '../../server/services/fund/ledger-rollups.js';
 import { startApp, type AppHarness } from '../helpers/app-harness.js';
 
@@ -89,7 +90,8 @@ describe('fund ledger day rollups (projected)', function () {
   it('stops at a journal changed behind the service, naming the seq, and changes nothing', async () => {
     for (let i = 0; i < 10; i++) await post(accrual(`d-${i}`, i, 900 + i));
     await projectRollups();
-    for (let i = 10; i < 20; i++) await post(accrual(`d-${i}`, i, 900 + i));
+    // Posted in callers' transactions (as the subscriber posts), so the projector reads them back from the journal.
+    for (let i = 10; i < 20; i++) await mongoose.connection.transaction((session) => postInTransaction([accrual(`d-${i}`, i, 900 + i)], session));
     await mongoose.connection.db!.collection('ledgertransfers').deleteOne({ seq: 14 });
     const before = { rollups: await stored(), cursor: await rollupCursor() };
     const err = await projectRollups().then(() => null, (e: unknown) => e as { status: number; key: string; params: Record<string, unknown> });

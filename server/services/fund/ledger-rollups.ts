@@ -117,6 +117,29 @@ export async function rollupCursor(session: ClientSession | null = null): Promis
 type ProjectDoc = RollupSource & { seq: number; prevHash: string; hash: string };
 
 /**
+ * Transfers this process has just committed through the group-commit
+ * poster, in seq order: the next projection takes them from here instead
+ * of reading them back from the journal, when they continue exactly from
+ * the cursor (seq and chain); otherwise it reads the journal as usual.
+ */
+let recent: ProjectDoc[] = [];
+const MAX_RECENT = 10_000;
+
+/** Offers committed transfers (seq order) to the next projection. */
+export function offerCommitted(records: ProjectDoc[]): void {
+  if (recent.length + records.length > MAX_RECENT) recent = [];
+  for (const r of records) recent.push(r);
+}
+
+/** (after, through] from the offered transfers, if they hold exactly that range continuing `afterHash`; else null. */
+function fromRecent(after: number, afterHash: string, through: number): ProjectDoc[] | null {
+  const start = recent.findIndex((r) => r.seq === after + 1);
+  if (start < 0 || recent[start]!.prevHash !== afterHash || start + (through - after) > recent.length) return null;
+  const docs = recent.slice(start, start + (through - after));
+  return docs.every((d, i) => d.seq === after + 1 + i) ? docs : null;
+}
+
+/**
  * One transaction: the next chunk after the cursor, if the head is beyond
  * it. Returns the cursor seq after it, and whether there is more. Exported
  * so tests can race two of them as two processes would.
@@ -127,7 +150,7 @@ export async function projectChunk(): Promise<{ seq: number; more: boolean }> {
     const headSeq = head?.seq ?? 0;
     if (cursor.seq >= headSeq) return { seq: cursor.seq, more: false };
     const through = Math.min(headSeq, cursor.seq + CHUNK);
-    const docs = await LedgerTransfer.find({ seq: { $gt: cursor.seq, $lte: through } }).sort({ seq: 1 })
+    const docs = fromRecent(cursor.seq, cursor.hash, through) ?? await LedgerTransfer.find({ seq: { $gt: cursor.seq, $lte: through } }).sort({ seq: 1 })
       .select('-_id seq code phase entries refs effectiveAt prevHash hash').session(session).lean<ProjectDoc[]>();
     let prev = cursor.hash;
     const sums: RollupSums = new Map();
@@ -154,6 +177,9 @@ let running: Promise<number> | null = null;
 async function runToHead(): Promise<number> {
   for (;;) {
     const r = await projectChunk();
+    // What the rollups now include is not needed again.
+    const keep = recent.findIndex((d) => d.seq > r.seq);
+    recent = keep < 0 ? [] : recent.slice(keep);
     if (!r.more) return r.seq;
   }
 }

@@ -17,7 +17,7 @@
  */
 import mongoose, { type ClientSession } from 'mongoose';
 import { applyCommands, type KnownState, type Outcome, type PostedRecord } from './ledger-post.js';
-import { projectRollups } from './ledger-rollups.js';
+import { offerCommitted, projectRollups } from './ledger-rollups.js';
 import type { LedgerCommand } from './ledger-commands.js';
 
 export type { LedgerCommand, TransferCommand, ResolveCommand, ReverseCommand } from './ledger-commands.js';
@@ -125,6 +125,7 @@ async function drain(): Promise<void> {
         }
       }
       outcomes.forEach((o, i) => (o.ok ? batch[i]!.resolve(o.record) : batch[i]!.reject(o.error)));
+      offerCommitted(outcomes.flatMap((o) => (o.ok && !o.record.replayed ? [o.record] : [])));
       maybeProject(outcomes.filter((o) => o.ok && !o.record.replayed).length);
     }
   } finally {
