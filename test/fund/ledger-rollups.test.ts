@@ -87,6 +87,14 @@ describe('fund ledger day rollups (projected)', function () {
     expect((await rollupCursor()).seq).to.equal(60);
   });
 
+  it('a history replaced under a running process (a restored database) is read back, not taken from memory', async () => {
+    for (let i = 0; i < 6; i++) await post(accrual(`e-${i}`, i, 100 + i));
+    await h.reset();
+    for (let i = 0; i < 6; i++) await post(accrual(`f-${i}`, i + 1, 5_000 + i));
+    await projectRollups();
+    expect(await stored()).to.deep.equal(await expected());
+  });
+
   it('stops at a journal changed behind the service, naming the seq, and changes nothing', async () => {
     for (let i = 0; i < 10; i++) await post(accrual(`d-${i}`, i, 900 + i));
     await projectRollups();

@@ -131,12 +131,23 @@ export function offerCommitted(records: ProjectDoc[]): void {
   for (const r of records) recent.push(r);
 }
 
-/** (after, through] from the offered transfers, if they hold exactly that range continuing `afterHash`; else null. */
-function fromRecent(after: number, afterHash: string, through: number): ProjectDoc[] | null {
+/**
+ * (after, through] from the offered transfers, if they hold exactly that
+ * range and are the journal's: they continue `afterHash` link by link and
+ * end at the hash the journal has at `through` (`throughHash`), so — the
+ * chain being collision-resistant — they are the stored records, not those
+ * of a history since replaced (a restored database). Else null.
+ */
+function fromRecent(after: number, afterHash: string, through: number, throughHash: string | undefined): ProjectDoc[] | null {
   const start = recent.findIndex((r) => r.seq === after + 1);
-  if (start < 0 || recent[start]!.prevHash !== afterHash || start + (through - after) > recent.length) return null;
+  if (start < 0 || start + (through - after) > recent.length) return null;
   const docs = recent.slice(start, start + (through - after));
-  return docs.every((d, i) => d.seq === after + 1 + i) ? docs : null;
+  let prev = afterHash;
+  for (const [i, d] of docs.entries()) {
+    if (d.seq !== after + 1 + i || d.prevHash !== prev) return null;
+    prev = d.hash;
+  }
+  return prev === throughHash ? docs : null;
 }
 
 /**
@@ -150,7 +161,8 @@ export async function projectChunk(): Promise<{ seq: number; more: boolean }> {
     const headSeq = head?.seq ?? 0;
     if (cursor.seq >= headSeq) return { seq: cursor.seq, more: false };
     const through = Math.min(headSeq, cursor.seq + CHUNK);
-    const docs = fromRecent(cursor.seq, cursor.hash, through) ?? await LedgerTransfer.find({ seq: { $gt: cursor.seq, $lte: through } }).sort({ seq: 1 })
+    const throughHash = through === headSeq ? head?.hash : (await LedgerTransfer.findOne({ seq: through }).select('-_id hash').session(session).lean())?.hash;
+    const docs = fromRecent(cursor.seq, cursor.hash, through, throughHash) ?? await LedgerTransfer.find({ seq: { $gt: cursor.seq, $lte: through } }).sort({ seq: 1 })
       .select('-_id seq code phase entries refs effectiveAt prevHash hash').session(session).lean<ProjectDoc[]>();
     let prev = cursor.hash;
     const sums: RollupSums = new Map();
