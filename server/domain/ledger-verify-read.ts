@@ -4,7 +4,6 @@
  * an export at all — bad JSON, an unknown line type, no header first — is
  * refused naming the line, as distinct from an export that fails to verify.
  */
-import type { SequentialRecord } from './ledger-verify-block.js';
 import { LedgerVerifier, type AccountLine, type CheckpointLine, type ExportHeader, type ExportLine, type TransferLine, type VerifyOptions, type VerifyResult } from './ledger-verify.js';
 
 /** The input is not an export at all (bad JSON, an unknown line type, no header): names the line. */
@@ -36,18 +35,6 @@ export class ExportReader {
     } catch (err) {
       throw new UnreadableExportError(this.line, `not JSON (${(err as Error).message})`);
     }
-  }
-
-  /** A blank JSONL line (counted, skipped). */
-  blank(): void {
-    this.line++;
-  }
-
-  /** A transfer line already parsed and hashed by a worker (ledger-verify-parallel.ts): counted, then the sequential checks. */
-  hashed(r: SequentialRecord, ownOk: boolean, leaf: string): void {
-    this.line++;
-    if (!this.seenHeader) throw new UnreadableExportError(this.line, 'the first line must be the export header ({"type":"header",…})');
-    this.verifier.hashedTransfer(r, ownOk, leaf);
   }
 
   /** One parsed item (from a JSONL line, or straight from the database). */

@@ -107,10 +107,12 @@ export class BalanceReplay {
         this.report(r.seq, 'bad_side', { seq: r.seq, leg: i + 1 });
         return false;
       }
-      if (!this.account(e.account)) {
+      const a = this.account(e.account);
+      if (!a) {
         this.report(r.seq, 'unknown_account', { seq: r.seq, account: e.account });
         return false;
       }
+      this.legAccountOf[i] = a;
     }
     if (debits !== credits || !Number.isSafeInteger(debits)) {
       this.report(r.seq, 'unbalanced', { seq: r.seq, debits, credits });
@@ -130,9 +132,12 @@ export class BalanceReplay {
     return a;
   }
 
+  /** Each leg's account, as legsValid() found it (saves a second Map lookup per leg). */
+  private readonly legAccountOf: Account[] = [];
+
   /** Moves one leg's amount into (sign 1) or out of (−1) the posted or pending totals, noting the account's headroom first. */
-  private move(e: JournalEntry, pending: boolean, sign: number): void {
-    const a = this.accounts.get(e.account)!;
+  private move(e: JournalEntry, pending: boolean, sign: number, known?: Account): void {
+    const a = known ?? this.accounts.get(e.account)!;
     if (!this.legAccounts.includes(a)) {
       this.legAccounts.push(a);
       this.headroomBefore.push(constraintHeadroom(a.spec.constraint, a));
@@ -166,7 +171,7 @@ export class BalanceReplay {
     if (!resolves) {
       if (r.reverses !== null && !this.mirrors(r)) return;
       const pending = phase === 'pending';
-      for (let i = 0; i < entries.length; i++) this.move(entries[i]!, pending, 1);
+      for (let i = 0; i < entries.length; i++) this.move(entries[i]!, pending, 1, this.legAccountOf[i]);
       if (pending) {
         this.flags[seq] = PENDING;
         this.open.set(seq, { code: r.code, entries });
@@ -176,7 +181,7 @@ export class BalanceReplay {
       if (!p) return;
       for (const e of p.entries) this.move(e, true, -1);
       if (phase === 'post') {
-        for (let i = 0; i < entries.length; i++) this.move(entries[i]!, false, 1);
+        for (let i = 0; i < entries.length; i++) this.move(entries[i]!, false, 1, this.legAccountOf[i]);
         this.remember(seq, entries);
       }
     }

@@ -24,7 +24,6 @@ import { GENESIS_HASH, type JournalRecord } from './ledger-record.js';
 import { EMPTY_LEAF, LeanMerkle, RecordHasher, shapeProblem } from './ledger-verify-hash.js';
 import { checkpointBodyProblem, keyIdOf, parseEd25519PublicKey, signatureValid, type CheckpointClaim } from './ledger-checkpoint-text.js';
 import { BalanceReplay } from './ledger-verify-replay.js';
-import type { SequentialRecord } from './ledger-verify-block.js';
 import { PROBLEM_MESSAGES, type ProblemCode } from './ledger-verify-messages.js';
 import type { KeyObject } from 'node:crypto';
 
@@ -70,6 +69,14 @@ export interface VerifyOptions {
   checkpoints?: CheckpointClaim[];
   /** Problems kept in the result (all are counted). */
   maxProblems?: number;
+  /**
+   * Half the work, for running the halves on two threads over the same
+   * export (server/ledger-verify-file.ts merges them): 'chain' — order,
+   * shape, hashes, links, Merkle roots, checkpoints; 'balances' — the
+   * balance replay, pending and reversal rules, totals and stored accounts.
+   * Each reports only its own problems. Default: both.
+   */
+  part?: 'chain' | 'balances';
 }
 
 export interface VerifyResult {
@@ -101,7 +108,8 @@ export class LedgerVerifier {
   private readonly problems: VerifyProblem[] = [];
   private problemCount = 0;
   private firstBadSeq: number | null = null;
-  private readonly replay = new BalanceReplay((seq, code, params) => this.report(seq, code as ProblemCode, params));
+  private readonly replay = new BalanceReplay((seq, code, params) => this.reportBalance(seq, code as ProblemCode, params));
+  private readonly part: VerifyOptions['part'];
   private readonly merkle = new LeanMerkle();
   private readonly hasher = new RecordHasher();
   private expectSeq = 1;
@@ -125,6 +133,7 @@ export class LedgerVerifier {
 
   constructor(opts: VerifyOptions = {}) {
     this.maxProblems = opts.maxProblems ?? 100;
+    this.part = opts.part;
     this.trusted = opts.trustedKeys ? this.keyMap(opts.trustedKeys, 'trusted') : null;
     for (const c of opts.checkpoints ?? []) this.checkpoint(c);
   }
@@ -139,7 +148,17 @@ export class LedgerVerifier {
     return m;
   }
 
+  /** A problem of the chain half (everything but the balances). */
   report(seq: number | null, code: ProblemCode, params: Record<string, string | number>): void {
+    if (this.part !== 'balances') this.record(seq, code, params);
+  }
+
+  /** A problem of the balances half. */
+  private reportBalance(seq: number | null, code: ProblemCode, params: Record<string, string | number>): void {
+    if (this.part !== 'chain') this.record(seq, code, params);
+  }
+
+  private record(seq: number | null, code: ProblemCode, params: Record<string, string | number>): void {
     this.problemCount++;
     if (seq !== null && (this.firstBadSeq === null || seq < this.firstBadSeq)) this.firstBadSeq = seq;
     if (this.problems.length >= this.maxProblems) return;
@@ -159,23 +178,17 @@ export class LedgerVerifier {
   transfer(r: JournalRecord): void {
     const placed = this.place(r);
     if (placed === SKIPPED) return;
+    if (this.part === 'balances') {
+      if (placed !== MALFORMED) this.replay.apply(r);
+      return;
+    }
     if (placed === MALFORMED) return this.confirm(r, placed, false, '');
     this.hasher.hash(r);
     this.confirm(r, placed, this.hasher.own === r.hash, this.hasher.leaf);
   }
 
-  /**
-   * A transfer whose own hash and Merkle leaf were already recomputed (by a
-   * worker thread, ledger-verify-parallel.ts) from a record that passed
-   * shapeProblem() with a whole seq ≥ 1: the sequential checks only.
-   */
-  hashedTransfer(r: SequentialRecord, ownOk: boolean, leaf: string): void {
-    const placed = this.place(r, true);
-    if (placed !== SKIPPED) this.confirm(r, placed, ownOk, leaf);
-  }
-
-  /** The record's place (seq gap, out of order) and shape (unless known good). A SKIPPED record takes no place in the chain. */
-  private place(r: SequentialRecord, shaped = false): Placement {
+  /** The record's place (seq gap, out of order) and shape. A SKIPPED record takes no place in the chain. */
+  private place(r: JournalRecord): Placement {
     if (typeof r.seq !== 'number' || !Number.isSafeInteger(r.seq) || r.seq < 1) {
       this.report(this.expectSeq, 'malformed', { seq: this.expectSeq, reason: 'seq must be a whole number ≥ 1' });
       return SKIPPED;
@@ -193,7 +206,7 @@ export class LedgerVerifier {
     this.expectSeq = seq + 1;
     this.lastSeq = seq;
     this.transfers++;
-    const shape = shaped ? null : shapeProblem(r as JournalRecord);
+    const shape = shapeProblem(r);
     if (!shape) return placed;
     this.report(seq, 'malformed', { seq, reason: shape });
     return MALFORMED;
@@ -205,7 +218,7 @@ export class LedgerVerifier {
    * its Merkle leaf (latin1 digest), the balances, and any checkpoint
    * signed at its seq.
    */
-  private confirm(r: SequentialRecord, placed: Placement, ownOk: boolean, leaf: string): void {
+  private confirm(r: JournalRecord, placed: Placement, ownOk: boolean, leaf: string): void {
     const seq = r.seq;
     this.confirmed = seq;
     if (placed === MALFORMED) {
@@ -224,7 +237,7 @@ export class LedgerVerifier {
     }
     this.linkUnknown = false;
     this.headHash = r.hash;
-    this.replay.apply(r);
+    if (this.part !== 'chain') this.replay.apply(r);
     this.reachCheckpoints(seq);
   }
 
@@ -238,6 +251,7 @@ export class LedgerVerifier {
 
   /** A checkpoint from the stream or supplied up front: checked now if its seq is the current one, later if ahead. */
   checkpoint(c: CheckpointClaim): void {
+    if (this.part === 'balances') return;
     const bad = checkpointBodyProblem(c ?? {});
     if (bad) {
       this.report(null, 'checkpoint_malformed', { seq: String(c?.seq), reason: bad });
@@ -314,7 +328,7 @@ export class LedgerVerifier {
     }
     const s = this.replay.sums();
     if (s.debitsPosted !== s.creditsPosted || s.debitsPending !== s.creditsPending) {
-      this.report(null, 'totals_unbalanced', { debits: s.debitsPosted, credits: s.creditsPosted, debitsPending: s.debitsPending, creditsPending: s.creditsPending });
+      this.reportBalance(null, 'totals_unbalanced', { debits: s.debitsPosted, credits: s.creditsPosted, debitsPending: s.debitsPending, creditsPending: s.creditsPending });
     }
     const compared = this.compareAccounts();
     return {
@@ -340,11 +354,11 @@ export class LedgerVerifier {
       const replayed = this.replay.accounts.get(key);
       for (const f of fields) {
         const want = replayed?.[f] ?? 0;
-        if (line[f] !== want) this.report(null, 'account_mismatch', { account: key, field: f, stored: String(line[f]), replayed: want });
+        if (line[f] !== want) this.reportBalance(null, 'account_mismatch', { account: key, field: f, stored: String(line[f]), replayed: want });
       }
     }
     for (const [key, a] of this.replay.accounts) {
-      if (!this.accountLines.has(key) && (a.debitsPosted || a.creditsPosted || a.debitsPending || a.creditsPending)) this.report(null, 'account_missing', { account: key });
+      if (!this.accountLines.has(key) && (a.debitsPosted || a.creditsPosted || a.debitsPending || a.creditsPending)) this.reportBalance(null, 'account_missing', { account: key });
     }
     return this.accountLines.size;
   }

@@ -15,6 +15,7 @@ import { canonical, chainHash, emptyRefs, GENESIS_HASH, type JournalEntry, type 
 import { UnreadableExportError, verifyExport } from '../../server/domain/ledger-verify-read.js';
 import { EXPORT_FORMAT, fastCanonical, LedgerVerifier, type AccountLine, type ExportLine, type VerifyResult } from '../../server/domain/ledger-verify.js';
 import { merkleRoot } from '../../server/domain/merkle.js';
+import { mergeResults } from '../../server/ledger-verify-file.js';
 import { generateSigningKeyPem, signerFromPem, type LedgerSigner } from '../../server/services/fund/signing-key.js';
 
 const UNIV = '64b000000000000000000001';
@@ -87,19 +88,27 @@ const SPECS: Spec[] = [
 let signer: LedgerSigner;
 let other: LedgerSigner;
 
+/** One verification of `records`, run whole and as the CLI's two halves (ledger-verify-file.ts), which must agree. */
 function verify(records: JournalRecord[], opts: { checkpoints?: CheckpointClaim[]; accounts?: AccountLine[]; through?: number; trusted?: string[] } = {}): VerifyResult {
-  const v = new LedgerVerifier({ trustedKeys: opts.trusted ?? [signer.publicKeyPem] });
-  v.setHeader({ type: 'header', format: EXPORT_FORMAT, ledger: 'CNY', asOf: null, exportedThroughSeq: opts.through ?? records.length, publicKeys: [signer.publicKeyPem] });
-  const cps = opts.checkpoints ?? [];
-  for (const cp of cps.filter((x) => x.seq === 0)) v.checkpoint(cp);
-  for (const r of records) {
-    v.transfer(r);
-    for (const cp of cps.filter((x) => x.seq === r.seq)) v.checkpoint(cp);
-  }
-  // Checkpoints beyond the last record arrive after it, as in an export whose tail was cut off.
-  for (const cp of cps.filter((x) => x.seq > (records.at(-1)?.seq ?? 0))) v.checkpoint(cp);
-  for (const a of opts.accounts ?? []) v.account(a);
-  return v.finish();
+  const run = (part?: 'chain' | 'balances') => {
+    const v = new LedgerVerifier({ trustedKeys: opts.trusted ?? [signer.publicKeyPem], part });
+    v.setHeader({ type: 'header', format: EXPORT_FORMAT, ledger: 'CNY', asOf: null, exportedThroughSeq: opts.through ?? records.length, publicKeys: [signer.publicKeyPem] });
+    const cps = opts.checkpoints ?? [];
+    for (const cp of cps.filter((x) => x.seq === 0)) v.checkpoint(cp);
+    for (const r of records) {
+      v.transfer(r);
+      for (const cp of cps.filter((x) => x.seq === r.seq)) v.checkpoint(cp);
+    }
+    // Checkpoints beyond the last record arrive after it, as in an export whose tail was cut off.
+    for (const cp of cps.filter((x) => x.seq > (records.at(-1)?.seq ?? 0))) v.checkpoint(cp);
+    for (const a of opts.accounts ?? []) v.account(a);
+    return v.finish();
+  };
+  const whole = run();
+  const merged = mergeResults(run('chain'), run('balances'), 100);
+  const sorted = (r: VerifyResult) => r.problems.map((p) => `${p.seq}|${p.code}|${p.message}`).sort();
+  expect({ ...merged, problems: sorted(merged) }, 'the two halves merged = the whole').to.deep.equal({ ...whole, problems: sorted(whole) });
+  return whole;
 }
 
 const codes = (r: VerifyResult) => r.problems.map((p) => `${p.code}@${p.seq}`);
