@@ -187,6 +187,23 @@ describe('conformance: indexes', () => {
       await plan.deleteOne({ _id: 'multi' });
     });
 
+    it('null equality: served by a full index, matching null, missing and arrays holding null (not []); a sparse index is not used for it', async () => {
+      const nulls = db.collection<Loose>('nulls');
+      await nulls.insertMany([
+        ...Array.from({ length: 100 }, (_, i) => ({ _id: i, p: new Date(Date.UTC(2026, 0, 1 + i)), q: i })),
+        { _id: 'null', p: null, q: 1 }, { _id: 'missing', q: 2 }, { _id: 'array-null', p: [null, 3], q: 3 }, { _id: 'empty', p: [], q: 4 },
+      ]);
+      await nulls.createIndex({ p: 1, q: 1 });
+      await nulls.createIndex({ q: 1 }, { sparse: true });
+      const r = await db.command({ explain: { find: 'nulls', filter: { p: null } }, verbosity: 'executionStats' });
+      expect(planStages(r).find((st) => st.stage === 'IXSCAN')?.indexName).to.equal('p_1_q_1');
+      expect(r.executionStats.totalDocsExamined).to.be.below(10);
+      expect((await nulls.find({ p: null }).sort({ _id: 1 }).toArray()).map((d) => d._id)).to.deep.equal(['array-null', 'missing', 'null']);
+      expect((await nulls.find({ p: { $in: [null, new Date(Date.UTC(2026, 0, 1))] } }).toArray()).map((d) => d._id).sort()).to.deep.equal([0, 'array-null', 'missing', 'null'].sort());
+      await nulls.insertOne({ _id: 'no-q', p: 1 });
+      expect((await nulls.find({ q: null }).toArray()).map((d) => d._id), 'the sparse index on q holds no entry for it').to.deep.equal(['no-q']);
+    });
+
     it('COLLSCAN when no index applies', async () => {
       for (const filter of [{ s: 'k3' }, { c: 3 }, { $or: [{ a: 1 }, { s: 'k2' }] }, {}]) {
         const stages = planStages(await explain(filter));

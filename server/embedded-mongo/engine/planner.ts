@@ -40,9 +40,9 @@ function isIndexableScalar(v: unknown): boolean {
   if (v === undefined || Array.isArray(v)) return false;
   if (isPlainObject(v)) return !Object.keys(v).some((k) => k.startsWith('$'));
   const t = (v as { _bsontype?: string } | null)?._bsontype;
-  if (t === 'BSONRegExp' || v instanceof RegExp) return false;
-  // null also matches missing fields, and sparse/partial indexes drop those.
-  return v !== null;
+  // null matches null and missing fields alike; a full index keys both as null (index-keys.ts), so the
+  // lookup finds them — sparse and partial indexes drop missing fields, so planQuery skips them for null.
+  return !(t === 'BSONRegExp' || v instanceof RegExp);
 }
 
 /** Brackets in which an index range scan is supported, with their lowest value. */
@@ -119,7 +119,7 @@ export function planQuery(coll: CollectionStore, filter: Document): QueryPlan {
     let eqFields = 0;
     for (const f of index.fields) {
       const p = preds.get(f);
-      if (p?.kind !== 'eq') break;
+      if (p?.kind !== 'eq' || (index.spec.sparse && p.values.some((v) => v === null))) break;
       eqFields++;
     }
     const next = index.fields[eqFields];
