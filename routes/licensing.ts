@@ -54,7 +54,7 @@ export function createLicensingRouter(deps: RouteDeps): Router {
   const sme = requireLogin('sme');
   const tto = requireLogin('tto');
   const parties = requireLogin('sme', 'tto');
-  const readers = requireLogin('sme', 'tto', 'regulator', 'admin');
+  const readers = requireLogin('sme', 'tto', 'regulator', 'admin', 'fund_manager');
 
   /** Whether the PDF contract can be made here (a CJK font was found); the links show only then. */
   const pdfAvailable = async () => (await contractFont(deps.contractFont)).font !== null;

@@ -1,6 +1,8 @@
 /**
  * Reading licences. A licence is seen by its two parties (the licensor's
- * TTO, the licensee's SME users) and, read-only, by regulators and admins;
+ * TTO, the licensee's SME users) and, read-only, by regulators, admins and
+ * the fund's managers (who judge claims on defaulted licences and reach
+ * them from the ledger explorer);
  * to any other SME or TTO it does not exist (404), so nobody learns who
  * licensed what from another organisation's ids.
  */
@@ -32,11 +34,11 @@ function actionsFor(state: LicenceState, side: LicenceSide, filed: boolean) {
 }
 
 async function readable(ctx: Ctx, id: string) {
-  const actor = requireRole(ctx, 'sme', 'tto', 'regulator', 'admin');
+  const actor = requireRole(ctx, 'sme', 'tto', 'regulator', 'admin', 'fund_manager');
   if (!Types.ObjectId.isValid(id)) throw new NotFoundError('licence.not_found');
   const licence = await Licence.findById(id).lean();
   if (!licence) throw new NotFoundError('licence.not_found');
-  const observer = actor.role === 'regulator' || actor.role === 'admin';
+  const observer = actor.role === 'regulator' || actor.role === 'admin' || actor.role === 'fund_manager';
   if (!observer && !isParty(actor, licence)) throw new NotFoundError('licence.not_found');
   const side: LicenceSide = observer ? 'observer' : actor.role === 'tto' ? 'licensor' : 'licensee';
   return { licence, side };

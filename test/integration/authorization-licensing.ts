@@ -57,8 +57,8 @@ const toLicence = { redirect: /^\/licences\/[0-9a-f]{24}$/ };
 export function licensingAuthzRoutes(lf: () => LicensingFixtures): AuthzRoute[] {
   return [
     { method: 'GET', name: '/licences', path: () => '/licences', expect: only(['tto', 'sme'], 'ok') },
-    { method: 'GET', name: '/licences/:id', path: () => `/licences/${lf().licenceId}`, expect: only(['tto', 'sme', 'regulator', 'admin'], 'ok') },
-    { method: 'GET', name: '/licences/:id/contract', path: () => `/licences/${lf().licenceId}/contract`, expect: only(['tto', 'sme', 'regulator', 'admin'], 'ok') },
+    { method: 'GET', name: '/licences/:id', path: () => `/licences/${lf().licenceId}`, expect: only(['tto', 'sme', 'regulator', 'admin', 'fund_manager'], 'ok') },
+    { method: 'GET', name: '/licences/:id/contract', path: () => `/licences/${lf().licenceId}/contract`, expect: only(['tto', 'sme', 'regulator', 'admin', 'fund_manager'], 'ok') },
     {
       method: 'POST', name: '/offers/:id/licence (take an open licence)', path: () => `/offers/${lf().openOfferId}/licence`,
       body: () => ({ confirm: '1' }), expect: only(['sme'], toLicence),
