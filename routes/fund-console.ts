@@ -46,12 +46,16 @@ function compactYuan(locale: string) {
   };
 }
 
+/** A province or technology field code in the reader's language (null: not one we know). */
+const regionName = (t: Translate, k: string) => ((REGIONS as readonly string[]).includes(k) ? t(`region.${k}`) : null);
+const fieldName = (t: Translate, k: string) => (isTechField(k) ? t(`field.${k}`) : null);
+
 /** The dashboard's charts (each with its table), named in the reader's language. */
 function charts(d: Dashboard, t: Translate, locale: string) {
   const tick = compactYuan(locale);
   const names = {
-    province: (k: string) => (!k ? t('console.dim.unrecorded') : (REGIONS as readonly string[]).includes(k) ? t(`region.${k}`) : k),
-    field: (k: string) => (!k ? t('console.dim.unrecorded') : isTechField(k) ? t(`field.${k}`) : k),
+    province: (k: string) => (!k ? t('console.dim.unrecorded') : regionName(t, k) ?? k),
+    field: (k: string) => (!k ? t('console.dim.unrecorded') : fieldName(t, k) ?? k),
     institution: (k: string) => {
       const o = d.institutions.get(k);
       return !k ? t('console.dim.unrecorded') : o ? (locale === 'en' && o.nameEn ? o.nameEn : o.nameZh) : k;
@@ -111,6 +115,12 @@ export function createFundConsoleRouter(_deps: RouteDeps): Router {
     });
   });
 
+  /** A transfer's references, with the province and field named in the reader's language (the codes stay beside them). */
+  const namedRefs = (refs: { ref: string; id: string }[], t: Translate) => refs.map((x) => ({
+    ...x,
+    name: x.ref === 'province' ? regionName(t, x.id) : x.ref === 'field' ? fieldName(t, x.id) : null,
+  }));
+
   /** GET /fund/ledger */
   router.get('/fund/ledger', readers, async (req, res) => {
     const t = res.locals.t as Translate;
@@ -125,7 +135,7 @@ export function createFundConsoleRouter(_deps: RouteDeps): Router {
     res.render('fund/console/ledger', {
       ...base, ...page, searched: true, codes: TRANSFER_CODES,
       olderHref: page.older ? href({ before: String(page.older) }) : null, newestHref: href({}),
-      rows: page.rows.map((r) => ({ ...r, makerPerson: r.maker ? page.people.get(r.maker) : null, checkerPerson: r.checker ? page.people.get(r.checker) : null })),
+      rows: page.rows.map((r) => ({ ...r, refList: namedRefs(r.refList, t), makerPerson: r.maker ? page.people.get(r.maker) : null, checkerPerson: r.checker ? page.people.get(r.checker) : null })),
     });
   });
 
@@ -137,7 +147,7 @@ export function createFundConsoleRouter(_deps: RouteDeps): Router {
     const requests = await listReversalRequests(ctx, { transferSeq: page.transfer.seq });
     const tr = page.transfer;
     res.render('fund/console/transfer', {
-      title: t('console.transfer.title', { seq: tr.seq }), ...page, requests: requests.requests,
+      title: t('console.transfer.title', { seq: tr.seq }), ...page, transfer: { ...tr, refList: namedRefs(tr.refList, t) }, requests: requests.requests,
       makerPerson: tr.maker ? page.people.get(tr.maker) : null, checkerPerson: tr.checker ? page.people.get(tr.checker) : null,
       canRequest: req.user!.role === 'fund_manager' && page.reversible && !requests.requests.some((r) => r.state === 'open'),
     });

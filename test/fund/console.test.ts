@@ -240,6 +240,14 @@ describe('regulators’ console', function () {
       expect(res.text).to.contain(target.hash).and.to.contain(target.prevHash);
       expect(res.text).to.contain(`<a href="/fund/ledger/${rev.seq}" data-link="reversed-by">#${rev.seq}</a>`);
       expect(res.text).to.contain(`href="/licences/${L1}"`).and.to.contain(`href="/fund/claims/${CLAIM}"`);
+      // Province and field named in the reader's language, their codes beside them.
+      const named = await post({ kind: 'transfer', key: 'named-1', code: 'ACCRUAL', phase: 'posted', maker: null, effectiveAt: at('2026-03-09'),
+        refs: { licence: L1, institution: u1, province: 'SH', field: 'biomedicine' },
+        entries: [{ account: acct.receivable(L1), side: 'debit', amountFen: 5 }, { account: acct.revenue(u1), side: 'credit', amountFen: 5 }] });
+      for (const page of [`/fund/ledger/${named.seq}`, `/fund/ledger?licence=${L1}`]) {
+        const text = (await regulator.get(page)).text;
+        expect(text, page).to.contain(`${t('region.SH')} <code class="id">SH</code>`).and.to.contain(`${t('field.biomedicine')} <code class="id">biomedicine</code>`);
+      }
       const back = await regulator.get(`/fund/ledger/${rev.seq}`);
       expect(back.text).to.contain(`<a href="/fund/ledger/${target.seq}" data-link="reverses">#${target.seq}</a>`);
     });
