@@ -20,25 +20,34 @@ import { UnreadableExportError, verifyExport } from './domain/ledger-verify-read
 import type { VerifyOptions, VerifyProblem, VerifyResult } from './domain/ledger-verify.js';
 
 /**
- * The file's lines, a chunk's worth at a time (one await per chunk). An
- * all-ASCII chunk — the usual case — is read as latin1, several times
- * faster than UTF-8 decoding; any other goes through a UTF-8 decoder that
- * carries a character split across chunks.
+ * The file's lines, a megabyte's worth at a time. Read synchronously: a
+ * regulator's export is on a local disk (usually in the page cache), and
+ * waiting for the thread pool between small chunks left this thread idle
+ * for an eighth of its time. An all-ASCII chunk — the usual case — is
+ * decoded as latin1, several times faster than UTF-8; any other goes
+ * through a UTF-8 decoder that carries a character split across chunks.
  */
 export async function* fileLines(file: string): AsyncGenerator<string[]> {
   const decoder = new StringDecoder('utf8');
+  const chunk = Buffer.allocUnsafe(1 << 20);
+  const fd = fs.openSync(file, 'r');
   let carry = '';
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>) {
-    const text = isAscii(chunk) ? chunk.toString('latin1') : decoder.write(chunk);
-    const lines: string[] = [];
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      const line = start === 0 ? carry + text.slice(0, nl) : text.slice(start, nl);
-      lines.push(line.endsWith('\r') ? line.slice(0, -1) : line);
-      start = nl + 1;
+  try {
+    for (let n = fs.readSync(fd, chunk); n > 0; n = fs.readSync(fd, chunk)) {
+      const bytes = chunk.subarray(0, n);
+      const text = isAscii(bytes) ? bytes.toString('latin1') : decoder.write(bytes);
+      const lines: string[] = [];
+      let start = 0;
+      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+        const line = start === 0 ? carry + text.slice(0, nl) : text.slice(start, nl);
+        lines.push(line.endsWith('\r') ? line.slice(0, -1) : line);
+        start = nl + 1;
+      }
+      carry = start === 0 ? carry + text : text.slice(start);
+      yield lines;
     }
-    carry = start === 0 ? carry + text : text.slice(start);
-    yield lines;
+  } finally {
+    fs.closeSync(fd);
   }
   carry += decoder.end();
   if (carry) yield [carry];

@@ -51,13 +51,10 @@ export interface ExportFile {
  * account totals from the export service's planExport(), records converted
  * by its journalRecordFromDoc(), and a checkpoint at the head signed with a
  * key made for the run (Merkle root computed as the records stream by) — so
- * it is the export service's format. Why not exportJsonl() itself at a
- * million: it pages with `seq > after AND seq ≤ head`, a range the embedded
- * store gathers in full before applying the limit, so each page of 2,000
- * costs time proportional to the rest of the journal (4–14 s per page
- * measured at 1M): about an hour for the whole export. issueCheckpoint()
- * pages the same way and its store stalls long enough for the driver's
- * monitor to time out.
+ * it is the export service's format, written without the services' own
+ * work (the checkpoint service re-verifies the whole journal before it
+ * signs). The services page by seq windows (ledger-export.ts journalPages),
+ * so they are linear too; they are timed separately up to `serviceLimit`.
  */
 export async function exportJournal(dir: string, serviceLimit: number, log: (line: string) => void): Promise<ExportFile | string> {
   let services;
@@ -94,7 +91,7 @@ export async function exportJournal(dir: string, serviceLimit: number, log: (lin
     log(`  export service: ${(fs.statSync(file).size / 2 ** 20).toFixed(0)} MiB in ${serviceExportSeconds} s`);
     await LedgerCheckpoint.deleteMany({});
   } else {
-    log(`  checkpoint and export services not timed above ${serviceLimit.toLocaleString('en')} transfers (--service-limit): their paging is quadratic on the embedded store`);
+    log(`  checkpoint and export services not timed above ${serviceLimit.toLocaleString('en')} transfers (--service-limit)`);
   }
 
   const t0 = performance.now();

@@ -27,9 +27,8 @@
  *     service, since (a) measures posting — then exported as JSONL in the
  *     export service's format with a signed checkpoint, and the file
  *     verified offline by server/ledger-verify-cli.ts. Target ≤ 10 s for
- *     1,000,000. Up to --service-limit transfers (100,000) the checkpoint and
- *     export services are timed as well (ledger-verify-console.ts says why
- *     not beyond).
+ *     1,000,000. Up to --service-limit transfers (1,000,000) the checkpoint
+ *     and export services are timed as well.
  * (c) the console pages over that journal as the demo regulator. Target
  *     ≤ 200 ms median each.
  *
@@ -58,7 +57,7 @@ const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false }, only: { type: 'string' }, transfers: { type: 'string' }, runs: { type: 'string', default: '3' },
     seconds: { type: 'string' }, posters: { type: 'string', default: '16' }, samples: { type: 'string', default: '9' }, store: { type: 'string', default: 'in-process' },
-    'journal-store': { type: 'string', default: 'child' }, 'store-heap-mb': { type: 'string', default: '12288' }, 'service-limit': { type: 'string', default: '100000' },
+    'journal-store': { type: 'string', default: 'child' }, 'store-heap-mb': { type: 'string', default: '12288' }, 'service-limit': { type: 'string', default: '1000000' },
     'data-dir': { type: 'string' },
   },
 });
