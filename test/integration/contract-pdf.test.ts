@@ -115,14 +115,16 @@ describe('contract PDF', function () {
     expect((await sme.get(`/licences/${licenceId}/contract`)).text).to.include(`href="/licences/${licenceId}/contract.pdf"`);
   });
 
-  it('answers 404 to another SME and another TTO, and 403 to the fund, as for the HTML contract', async () => {
+  it('answers 404 to another SME and another TTO; the fund manager reads it (an observer, as for the HTML contract)', async () => {
     const [small, otherTto, fund] = await Promise.all(['sme.small@demo.yrd-exchange.cn', 'tto.js@demo.yrd-exchange.cn', DEMO.fund_manager].map((e) => signedIn(h, e)));
     for (const agent of [small, otherTto]) {
       const res = await agent.get(`/licences/${licenceId}/contract.pdf`);
       expect(res.status).to.equal(404);
       expect(res.headers['content-type']).to.match(/^text\/html/);
     }
-    expect((await fund.get(`/licences/${licenceId}/contract.pdf`)).status).to.equal(403);
+    const observed = await fund.get(`/licences/${licenceId}/contract.pdf`);
+    expect(observed.status).to.equal(200);
+    expect(observed.headers['content-type']).to.match(/^application\/pdf/);
     expect((await h.agent().get(`/licences/${licenceId}/contract.pdf`)).status).to.not.equal(200);
   });
 

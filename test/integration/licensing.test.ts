@@ -118,7 +118,7 @@ describe('licences from offers', function () {
       expect(await licensingCounts()).to.deep.equal(before);
     });
 
-    it('shows both parties the licence and the bilingual contract; others get 404, the fund 403, regulators read', async () => {
+    it('shows both parties the licence and the bilingual contract; others get 404, the fund manager and regulators read', async () => {
       for (const agent of [sme, tto, regulator]) expect((await agent.get(`/licences/${licenceId}`)).status).to.equal(200);
       const contract = await sme.get(`/licences/${licenceId}/contract`);
       expect(contract.status).to.equal(200);
@@ -132,7 +132,10 @@ describe('licences from offers', function () {
         expectNoInternals(res.text);
         expect((await agent.get(`/licences/${licenceId}/contract`)).status).to.equal(404);
       }
-      expect((await fund.get(`/licences/${licenceId}`)).status).to.equal(403);
+      // The fund manager reads it as an observer (claims on defaulted licences), with nothing to act on.
+      const observed = await fund.get(`/licences/${licenceId}`);
+      expect(observed.status).to.equal(200);
+      expect(observed.text).to.not.include(`action="/licences/${licenceId}/`);
       expect((await sme.get('/licences')).text).to.include(l.number);
       expect((await small.get('/licences')).text).to.not.include(l.number);
     });
