@@ -15,21 +15,13 @@ import { LedgerAccount } from '../../models/ledger-account.js';
 import { LedgerHead } from '../../models/ledger-head.js';
 import { LedgerRollup } from '../../models/ledger-rollup.js';
 import { LedgerTransfer } from '../../models/ledger-transfer.js';
-import { accountSpec, type Totals, type TransferCode } from '../../server/domain/ledger-chart.js';
-import { canonical, chainHash, GENESIS_HASH, REF_KEYS, type JournalEntry, type JournalRecord, type TransferPhase } from '../../server/domain/ledger-record.js';
+import { accountSpec, type Totals } from '../../server/domain/ledger-chart.js';
+import { canonical, chainHash, GENESIS_HASH, REF_KEYS, type JournalEntry, type JournalRecord } from '../../server/domain/ledger-record.js';
 import type { LedgerCommand } from '../../server/services/fund/ledger.js';
 import { projectRollups } from '../../server/services/fund/ledger-rollups.js';
 
 /** What the model knows of a record: everything but refs, memo, people, times and the chain. */
-export interface ModelRecord {
-  seq: number;
-  key: string;
-  code: TransferCode;
-  phase: TransferPhase;
-  entries: JournalEntry[];
-  pendingSeq: number | null;
-  reverses: number | null;
-}
+export type ModelRecord = Pick<JournalRecord, 'seq' | 'key' | 'code' | 'phase' | 'entries' | 'pendingSeq' | 'reverses'>;
 
 export type Simulation = { ok: true; records: ModelRecord[]; next: LedgerModel } | { ok: false; key: string };
 
