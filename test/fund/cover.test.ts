@@ -23,9 +23,6 @@ import { LicensingEvent } from '../../models/licensing-event.js';
 import { User } from '../../models/user.js';
 import { acct, postedBalance } from '../../server/domain/ledger-chart.js';
 import { runDefaultSweep } from '../../server/jobs/default-sweep.js';
-import { loadDemo } from '../../server/seed/load-demo.js';
-import { loadDemoCatalogue } from '../../server/seed/load-demo-catalogue.js';
-import type { Ctx } from '../../server/services/context.js';
 import { coverOf, currentLossRate } from '../../server/services/fund/cover.js';
 import { ensureInitialRules } from '../../server/services/fund/fund-rules.js';
 import { post } from '../../server/services/fund/ledger.js';
@@ -35,14 +32,10 @@ import { recordGranted } from '../../server/services/licensing-common.js';
 import { confirmBankTransfer, declareBankTransfer } from '../../server/services/payments.js';
 import { startApp, type AppHarness } from '../helpers/app-harness.js';
 import { DAY, makeInvoice, makeLicence } from '../helpers/licensing-fixtures.js';
-import { DEMO, mailBody } from '../integration/helpers.js';
+import { ctxOfUser as ctxOf, DEMO, mailBody, orgOf, resetToDemo } from '../integration/helpers.js';
 
 const SME_SMALL = 'sme.small@demo.yrd-exchange.cn';
 
-async function ctxOf(email: string): Promise<Ctx> {
-  const u = (await User.findOne({ email }).lean())!;
-  return { actor: { userId: u._id, email, role: u.role, orgId: u.organization, orgVerified: true, orgAdmin: u.orgAdmin }, meta: { requestId: 'test', ip: '' } };
-}
 
 async function balance(key: string): Promise<number> {
   const a = await LedgerAccount.findOne({ key }).lean();
@@ -76,12 +69,8 @@ describe('fund cover and recoveries', function () {
     h = await startApp();
   });
   beforeEach(async () => {
-    await h.reset();
-    await loadDemo();
-    await loadDemoCatalogue({ patents: 30 });
-    univ = (await User.findOne({ email: DEMO.tto }).lean())!.organization;
-    sme = (await User.findOne({ email: DEMO.sme }).lean())!.organization;
-    small = (await User.findOne({ email: SME_SMALL }).lean())!.organization;
+    await resetToDemo(h);
+    [univ, sme, small] = [await orgOf(DEMO.tto), await orgOf(DEMO.sme), await orgOf(SME_SMALL)];
   });
   after(() => h.stop());
 

@@ -15,12 +15,8 @@ import { LicensingEvent } from '../../models/licensing-event.js';
 import { Organization } from '../../models/organization.js';
 import { Patent } from '../../models/patent.js';
 import { Payment } from '../../models/payment.js';
-import { User } from '../../models/user.js';
 import { runDefaultSweep } from '../../server/jobs/default-sweep.js';
 import { acct, postedBalance } from '../../server/domain/ledger-chart.js';
-import { loadDemo } from '../../server/seed/load-demo.js';
-import { loadDemoCatalogue } from '../../server/seed/load-demo-catalogue.js';
-import type { Ctx } from '../../server/services/context.js';
 import { post } from '../../server/services/fund/ledger.js';
 import { cstDay } from '../../server/services/fund/ledger-post.js';
 import { fundSyncStatus, runFundLedgerSync } from '../../server/services/fund/subscriber.js';
@@ -28,12 +24,8 @@ import { endLicencesOnPatentLapse } from '../../server/services/patent-lapse.js'
 import { applyPayment, confirmBankTransfer, declareBankTransfer } from '../../server/services/payments.js';
 import { startApp, type AppHarness } from '../helpers/app-harness.js';
 import { DAY, makeInvoice, makeLicence } from '../helpers/licensing-fixtures.js';
-import { DEMO } from '../integration/helpers.js';
+import { ctxOfUser as ctxOf, DEMO, orgOf, resetToDemo } from '../integration/helpers.js';
 
-async function ctxOf(email: string): Promise<Ctx> {
-  const u = (await User.findOne({ email }).lean())!;
-  return { actor: { userId: u._id, email, role: u.role, orgId: u.organization, orgVerified: true, orgAdmin: u.orgAdmin }, meta: { requestId: 'test', ip: '' } };
-}
 
 /** Posted balance of an account on its normal side (0 when it was never used). */
 async function balance(key: string): Promise<number> {
@@ -60,11 +52,8 @@ describe('fund ledger subscriber', function () {
     h = await startApp();
   });
   beforeEach(async () => {
-    await h.reset();
-    await loadDemo();
-    await loadDemoCatalogue({ patents: 30 });
-    univ = (await User.findOne({ email: DEMO.tto }).lean())!.organization;
-    sme = (await User.findOne({ email: DEMO.sme }).lean())!.organization;
+    await resetToDemo(h);
+    [univ, sme] = [await orgOf(DEMO.tto), await orgOf(DEMO.sme)];
   });
   after(() => h.stop());
 

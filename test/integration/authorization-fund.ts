@@ -37,7 +37,7 @@ import { checkpointFile, requestCheckpoint } from '../../server/services/fund/ch
 import { requestReversal } from '../../server/services/fund/reversal-requests.js';
 import { generateSigningKeyPem, installLedgerSigner, signerFromPem } from '../../server/services/fund/signing-key.js';
 import { DAY, makeInvoice, makeLicence } from '../helpers/licensing-fixtures.js';
-import { AUTHZ_ACTORS, type AuthzActor, type AuthzRoute, type Outcome } from './authorization-table.js';
+import { AUTHZ_ACTORS, only, type AuthzRoute } from './authorization-table.js';
 
 export const FUND_EMAILS = {
   tto: AUTHZ_ACTORS.tto!,
@@ -180,15 +180,6 @@ export async function prepareFundAuthz(): Promise<void> {
 export function releaseFundAuthz(): void {
   installLedgerSigner(null);
 }
-
-const only = (who: AuthzActor[], outcome: Outcome): Record<AuthzActor, Outcome> => ({
-  anonymous: 'login',
-  tto: who.includes('tto') ? outcome : 'forbidden',
-  sme: who.includes('sme') ? outcome : 'forbidden',
-  fund_manager: who.includes('fund_manager') ? outcome : 'forbidden',
-  regulator: who.includes('regulator') ? outcome : 'forbidden',
-  admin: who.includes('admin') ? outcome : 'forbidden',
-});
 
 const claimReaders = only(['tto', 'fund_manager', 'regulator'], 'ok');
 const overseers = only(['fund_manager', 'regulator'], 'ok');

@@ -10,7 +10,7 @@
  * outcomes do not model.
  */
 import { DEMO } from './helpers.js';
-import type { AuthzActor, AuthzRoute, Outcome } from './authorization-table.js';
+import { only, type AuthzRoute } from './authorization-table.js';
 import { ctxFor, publishedOffer, TERMS } from './licensing-helpers.js';
 import { applyDeferred, takeOpenLicence } from '../../server/services/licensing.js';
 
@@ -41,15 +41,6 @@ export async function prepareLicensingFixtures(): Promise<LicensingFixtures> {
     negotiatedOfferId: (await publishedOffer(tto, 'negotiated', TERMS.negotiated)).offerId,
   };
 }
-
-const only = (who: AuthzActor[], outcome: Outcome): Record<AuthzActor, Outcome> => ({
-  anonymous: 'login',
-  tto: who.includes('tto') ? outcome : 'forbidden',
-  sme: who.includes('sme') ? outcome : 'forbidden',
-  fund_manager: who.includes('fund_manager') ? outcome : 'forbidden',
-  regulator: who.includes('regulator') ? outcome : 'forbidden',
-  admin: who.includes('admin') ? outcome : 'forbidden',
-});
 
 const toLicence = { redirect: /^\/licences\/[0-9a-f]{24}$/ };
 

@@ -30,6 +30,16 @@ export const AUTHZ_ACTORS: Record<AuthzActor, string | null> = {
  */
 export type Outcome = 'ok' | 'login' | 'forbidden' | { redirect: string | RegExp };
 
+/** `outcome` for the signed-in roles in `who`, forbidden for the other roles, the login page for anonymous visitors. */
+export const only = (who: AuthzActor[], outcome: Outcome): Record<AuthzActor, Outcome> => ({
+  anonymous: 'login',
+  tto: who.includes('tto') ? outcome : 'forbidden',
+  sme: who.includes('sme') ? outcome : 'forbidden',
+  fund_manager: who.includes('fund_manager') ? outcome : 'forbidden',
+  regulator: who.includes('regulator') ? outcome : 'forbidden',
+  admin: who.includes('admin') ? outcome : 'forbidden',
+});
+
 /** Values the matrix prepares before running (ids of demo records…). */
 export interface AuthzFixtures {
   /** Organisations waiting for verification, one per actor that may decide (consumed in actor order). */

@@ -17,12 +17,10 @@ import { User } from '../../models/user.js';
 import { ConfigError, loadConfig } from '../../server/config.js';
 import { runDefaultSweep } from '../../server/jobs/default-sweep.js';
 import { runPatentLapseSweep } from '../../server/jobs/patent-lapse-sweep.js';
-import { loadDemo } from '../../server/seed/load-demo.js';
-import { loadDemoCatalogue } from '../../server/seed/load-demo-catalogue.js';
 import { patentToInput } from '../../server/services/patents.js';
 import { startApp, type AppHarness } from '../helpers/app-harness.js';
 import { DAY, makeInvoice, makeLicence } from '../helpers/licensing-fixtures.js';
-import { csrfOf, DEMO, mailBody, signedIn } from './helpers.js';
+import { csrfOf, DEMO, mailBody, orgOf, resetToDemo, signedIn } from './helpers.js';
 
 describe('default sweep and patent lapse', function () {
   let h: AppHarness;
@@ -34,11 +32,8 @@ describe('default sweep and patent lapse', function () {
     h = await startApp();
   });
   beforeEach(async () => {
-    await h.reset();
-    await loadDemo();
-    await loadDemoCatalogue({ patents: 30 });
-    univ = (await User.findOne({ email: DEMO.tto }).lean())!.organization;
-    smeOrg = (await User.findOne({ email: DEMO.sme }).lean())!.organization;
+    await resetToDemo(h);
+    [univ, smeOrg] = [await orgOf(DEMO.tto), await orgOf(DEMO.sme)];
   });
   after(async () => {
     await h.stop();

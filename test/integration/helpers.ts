@@ -13,10 +13,31 @@ import { User, type Locale } from '../../models/user.js';
 import { loadDictionaries, translator, type Dictionary } from '../../server/http/i18n.js';
 import { usccCheckCharacter } from '../../server/domain/uscc.js';
 import { DEMO_PASSWORD } from '../../server/seed/demo-data.js';
+import { loadDemo } from '../../server/seed/load-demo.js';
+import { loadDemoCatalogue } from '../../server/seed/load-demo-catalogue.js';
+import type { Ctx } from '../../server/services/context.js';
 import { csrfFrom, type AppHarness } from '../helpers/app-harness.js';
 
 export { DEMO_PASSWORD };
 export type Agent = ReturnType<AppHarness['agent']>;
+
+/** An emptied store with the demo accounts and a 30-patent catalogue: what the licensing and fund suites start from. */
+export async function resetToDemo(h: AppHarness): Promise<void> {
+  await h.reset();
+  await loadDemo();
+  await loadDemoCatalogue({ patents: 30 });
+}
+
+/** The organisation of the user with `email`. */
+export async function orgOf(email: string) {
+  return (await User.findOne({ email }).lean())!.organization;
+}
+
+/** The services' context for a signed-in user, as a request would carry it. */
+export async function ctxOfUser(email: string): Promise<Ctx> {
+  const u = (await User.findOne({ email }).lean())!;
+  return { actor: { userId: u._id, email, role: u.role, orgId: u.organization, orgVerified: true, orgAdmin: u.orgAdmin }, meta: { requestId: 'test', ip: '' } };
+}
 
 /** Demo logins (server/seed/demo-data.ts) by what the tests use them for. */
 export const DEMO = {
