@@ -24,11 +24,13 @@ import { GENESIS_HASH, type JournalRecord } from './ledger-record.js';
 import { EMPTY_LEAF, LeanMerkle, RecordHasher, shapeProblem } from './ledger-verify-hash.js';
 import { checkpointBodyProblem, keyIdOf, parseEd25519PublicKey, signatureValid, type CheckpointClaim } from './ledger-checkpoint-text.js';
 import { BalanceReplay } from './ledger-verify-replay.js';
+import { replayTail, TailRecorder, type ChainTail } from './ledger-verify-tail.js';
 import { PROBLEM_MESSAGES, type ProblemCode } from './ledger-verify-messages.js';
 import type { KeyObject } from 'node:crypto';
 
 export { PROBLEM_CODES, type ProblemCode } from './ledger-verify-messages.js';
 export { fastCanonical } from './ledger-verify-hash.js';
+export type { ChainTail } from './ledger-verify-tail.js';
 
 export const EXPORT_FORMAT = 'yrd-fund-ledger/1';
 
@@ -74,7 +76,8 @@ export interface VerifyOptions {
    * export (server/ledger-verify-file.ts merges them): 'chain' — order,
    * shape, hashes, links, Merkle roots, checkpoints; 'balances' — the
    * balance replay, pending and reversal rules, totals and stored accounts.
-   * Each reports only its own problems. Default: both.
+   * Each reports only its own problems; the balances half may also take
+   * the chain's tail (beginTail). Default: both.
    */
   part?: 'chain' | 'balances';
 }
@@ -109,7 +112,11 @@ export class LedgerVerifier {
   private problemCount = 0;
   private firstBadSeq: number | null = null;
   private readonly replay = new BalanceReplay((seq, code, params) => this.reportBalance(seq, code as ProblemCode, params));
-  private readonly part: VerifyOptions['part'];
+  /** Whether this verifier checks (and reports on) the chain, and the balances: `part`, then beginTail(). */
+  private checksChain: boolean;
+  private readonly checksBalances: boolean;
+  /** Past beginTail(): the chain work left for the main thread. */
+  private tail: TailRecorder | null = null;
   private readonly merkle = new LeanMerkle();
   private readonly hasher = new RecordHasher();
   private expectSeq = 1;
@@ -133,7 +140,8 @@ export class LedgerVerifier {
 
   constructor(opts: VerifyOptions = {}) {
     this.maxProblems = opts.maxProblems ?? 100;
-    this.part = opts.part;
+    this.checksChain = opts.part !== 'balances';
+    this.checksBalances = opts.part !== 'chain';
     this.trusted = opts.trustedKeys ? this.keyMap(opts.trustedKeys, 'trusted') : null;
     for (const c of opts.checkpoints ?? []) this.checkpoint(c);
   }
@@ -150,12 +158,12 @@ export class LedgerVerifier {
 
   /** A problem of the chain half (everything but the balances). */
   report(seq: number | null, code: ProblemCode, params: Record<string, string | number>): void {
-    if (this.part !== 'balances') this.record(seq, code, params);
+    if (this.checksChain) this.record(seq, code, params);
   }
 
   /** A problem of the balances half. */
   private reportBalance(seq: number | null, code: ProblemCode, params: Record<string, string | number>): void {
-    if (this.part !== 'chain') this.record(seq, code, params);
+    if (this.checksBalances) this.record(seq, code, params);
   }
 
   private record(seq: number | null, code: ProblemCode, params: Record<string, string | number>): void {
@@ -178,11 +186,14 @@ export class LedgerVerifier {
   transfer(r: JournalRecord): void {
     const placed = this.place(r);
     if (placed === SKIPPED) return;
-    if (this.part === 'balances') {
+    if (!this.checksChain) {
+      // The balances half keeps the head too, so that a tail (beginTail) links on from the right hash.
       if (placed !== MALFORMED) this.replay.apply(r);
+      this.headHash = placed !== MALFORMED ? r.hash : typeof r.hash === 'string' ? r.hash : '';
+      this.linkUnknown = placed === MALFORMED;
       return;
     }
-    if (placed === MALFORMED) return this.confirm(r, placed, false, '');
+    if (placed === MALFORMED) return this.confirm(r, placed, false, EMPTY_LEAF);
     this.hasher.hash(r);
     this.confirm(r, placed, this.hasher.own === r.hash, this.hasher.leaf);
   }
@@ -220,15 +231,11 @@ export class LedgerVerifier {
    */
   private confirm(r: JournalRecord, placed: Placement, ownOk: boolean, leaf: string): void {
     const seq = r.seq;
-    this.confirmed = seq;
     if (placed === MALFORMED) {
-      this.merkle.addLeafHash(EMPTY_LEAF);
       this.headHash = typeof r.hash === 'string' ? r.hash : '';
       this.linkUnknown = true;
-      this.reachCheckpoints(seq);
-      return;
+      return this.settle(seq, leaf);
     }
-    this.merkle.addLeafHash(leaf);
     if (!ownOk) this.report(seq, 'hash', { seq });
     else if (r.prevHash !== this.headHash && placed !== AFTER_GAP && !this.linkUnknown) {
       // The record is intact but does not chain to its predecessor: the predecessor is not what it chained to.
@@ -237,8 +244,45 @@ export class LedgerVerifier {
     }
     this.linkUnknown = false;
     this.headHash = r.hash;
-    if (this.part !== 'chain') this.replay.apply(r);
+    if (this.checksBalances) this.replay.apply(r);
+    this.settle(seq, leaf);
+  }
+
+  /** The record's leaf into the tree and the checkpoints signed at its seq checked — or, in a tail, both left to the main thread. */
+  private settle(seq: number, leaf: string): void {
+    if (this.tail) return this.tail.record(seq, leaf, this.headHash);
+    this.confirmed = seq;
+    this.merkle.addLeafHash(leaf);
     this.reachCheckpoints(seq);
+  }
+
+  /**
+   * From the next item on, also check the chain — each record's hashes and
+   * its link — keeping its leaf, and any checkpoint met, for the thread that
+   * holds the tree (the worker of a split verification; ledger-verify-tail.ts).
+   */
+  beginTail(): void {
+    this.tail = new TailRecorder();
+    this.checksChain = true;
+  }
+
+  /** What beginTail() kept, packed to send (null: no tail). */
+  takeTail(): ChainTail | null {
+    return this.tail?.pack() ?? null;
+  }
+
+  /** On the chain half, after its own share of the file: the tree and checkpoints carried on through the worker's tail. */
+  resumeTail(t: ChainTail): void {
+    replayTail(t, {
+      record: (seq, leaf, head) => {
+        this.transfers++;
+        this.lastSeq = seq;
+        this.expectSeq = seq + 1;
+        this.headHash = head;
+        this.settle(seq, leaf);
+      },
+      checkpoint: (c) => this.checkpoint(c),
+    });
   }
 
   private reachCheckpoints(seq: number): void {
@@ -251,7 +295,8 @@ export class LedgerVerifier {
 
   /** A checkpoint from the stream or supplied up front: checked now if its seq is the current one, later if ahead. */
   checkpoint(c: CheckpointClaim): void {
-    if (this.part === 'balances') return;
+    if (this.tail) return this.tail.checkpoint(c);
+    if (!this.checksChain) return;
     const bad = checkpointBodyProblem(c ?? {});
     if (bad) {
       this.report(null, 'checkpoint_malformed', { seq: String(c?.seq), reason: bad });
@@ -316,7 +361,8 @@ export class LedgerVerifier {
     return this.merkle.root();
   }
 
-  finish(): VerifyResult {
+  /** Checkpoints for seqs the export never reached, and the header's last seq against the last one read. */
+  private checkEnd(): void {
     for (const list of this.due.values()) {
       for (const c of list) this.report(this.lastSeq + 1, 'checkpoint_beyond', { seq: this.lastSeq + 1, signed: c.seq, last: this.lastSeq });
     }
@@ -326,6 +372,11 @@ export class LedgerVerifier {
       const n = typeof through === 'number' ? through : 0;
       this.report(Math.min(n, this.lastSeq) + 1, 'through_seq', { through: String(through), last: this.lastSeq });
     }
+  }
+
+  finish(): VerifyResult {
+    // The export's end as the chain sees it: judged where the tail is resumed, not in the worker that checked it.
+    if (!this.tail) this.checkEnd();
     const s = this.replay.sums();
     if (s.debitsPosted !== s.creditsPosted || s.debitsPending !== s.creditsPending) {
       this.reportBalance(null, 'totals_unbalanced', { debits: s.debitsPosted, credits: s.creditsPosted, debitsPending: s.debitsPending, creditsPending: s.creditsPending });

@@ -22,6 +22,7 @@ import { issueCheckpoint, verifyLedger } from '../../server/services/fund/checkp
 import { post, type LedgerCommand } from '../../server/services/fund/ledger.js';
 import { journalRecordFromDoc } from '../../server/services/fund/ledger-export.js';
 import { generateSigningKeyPem, installLedgerSigner, signerFromPem, type LedgerSigner } from '../../server/services/fund/signing-key.js';
+import { verifyFile } from '../../server/ledger-verify-file.js';
 import { startApp, type AppHarness } from '../helpers/app-harness.js';
 import { csrfOf, DEMO, signedIn, type Agent } from '../integration/helpers.js';
 
@@ -222,6 +223,13 @@ describe('tamper drills: the verifier catches every alteration of the stored jou
     expect(caught.code).to.equal(1);
     expect(caught.out).to.include('first bad seq 50');
     expect(caught.out).to.include('among seqs 26–50');
+
+    // The CLI's two threads split the file by bytes (ledger-verify-file.ts): wherever the split falls, the verdict is one thread's.
+    for (const file of [clean, edited, rewritten]) {
+      const opts = { trustedKeys: [key.body as string] };
+      const one = await verifyFile(file, opts, 1);
+      for (const share of [0, 0.3, 0.7, 1]) expect(await verifyFile(file, opts, 2, share), `${path.basename(file)} split at ${share}`).to.deep.equal(one);
+    }
 
     const unreadable = path.join(dir, 'unreadable.jsonl');
     await fs.writeFile(unreadable, [...(exp.body as string).split('\n').slice(0, 4), '{"type": "transfer", "seq": 4,'].join('\n'));

@@ -88,27 +88,45 @@ const SPECS: Spec[] = [
 let signer: LedgerSigner;
 let other: LedgerSigner;
 
-/** One verification of `records`, run whole and as the CLI's two halves (ledger-verify-file.ts), which must agree. */
+type Item = { transfer: JournalRecord } | { checkpoint: CheckpointClaim } | { account: AccountLine };
+
+/**
+ * One verification of `records`, run whole and as the CLI runs it on two
+ * threads (ledger-verify-file.ts) split before every item in turn — the
+ * chain half over the items before the split, the balances half over all of
+ * them with the chain's tail from the split on — which must all agree.
+ */
 function verify(records: JournalRecord[], opts: { checkpoints?: CheckpointClaim[]; accounts?: AccountLine[]; through?: number; trusted?: string[] } = {}): VerifyResult {
-  const run = (part?: 'chain' | 'balances') => {
+  const cps = opts.checkpoints ?? [];
+  // The export's items in file order; checkpoints beyond the last record come after it, as in an export whose tail was cut off.
+  const items: Item[] = cps.filter((x) => x.seq === 0).map((checkpoint) => ({ checkpoint }));
+  for (const r of records) items.push({ transfer: r }, ...cps.filter((x) => x.seq === r.seq).map((checkpoint) => ({ checkpoint })));
+  items.push(...cps.filter((x) => x.seq > (records.at(-1)?.seq ?? 0)).map((checkpoint) => ({ checkpoint })));
+  items.push(...(opts.accounts ?? []).map((account) => ({ account })));
+  const verifier = (part?: 'chain' | 'balances') => {
     const v = new LedgerVerifier({ trustedKeys: opts.trusted ?? [signer.publicKeyPem], part });
     v.setHeader({ type: 'header', format: EXPORT_FORMAT, ledger: 'CNY', asOf: null, exportedThroughSeq: opts.through ?? records.length, publicKeys: [signer.publicKeyPem] });
-    const cps = opts.checkpoints ?? [];
-    for (const cp of cps.filter((x) => x.seq === 0)) v.checkpoint(cp);
-    for (const r of records) {
-      v.transfer(r);
-      for (const cp of cps.filter((x) => x.seq === r.seq)) v.checkpoint(cp);
-    }
-    // Checkpoints beyond the last record arrive after it, as in an export whose tail was cut off.
-    for (const cp of cps.filter((x) => x.seq > (records.at(-1)?.seq ?? 0))) v.checkpoint(cp);
-    for (const a of opts.accounts ?? []) v.account(a);
-    return v.finish();
+    return v;
   };
-  const whole = run();
-  const merged = mergeResults(run('chain'), run('balances'), 100);
+  const feed = (v: LedgerVerifier, item: Item) => ('transfer' in item ? v.transfer(item.transfer) : 'checkpoint' in item ? v.checkpoint(item.checkpoint) : v.account(item.account));
+  const whole = verifier();
+  for (const item of items) feed(whole, item);
+  const expected = whole.finish();
   const sorted = (r: VerifyResult) => r.problems.map((p) => `${p.seq}|${p.code}|${p.message}`).sort();
-  expect({ ...merged, problems: sorted(merged) }, 'the two halves merged = the whole').to.deep.equal({ ...whole, problems: sorted(whole) });
-  return whole;
+  for (let cut = 0; cut <= items.length; cut++) {
+    const chain = verifier('chain');
+    const balances = verifier('balances');
+    items.forEach((item, i) => {
+      if (i === cut) balances.beginTail();
+      if (i < cut) feed(chain, item);
+      feed(balances, item);
+    });
+    if (cut === items.length) balances.beginTail();
+    chain.resumeTail(balances.takeTail()!);
+    const merged = mergeResults(chain.finish(), balances.finish(), 100);
+    expect({ ...merged, problems: sorted(merged) }, `the two halves split before item ${cut} = the whole`).to.deep.equal({ ...expected, problems: sorted(expected) });
+  }
+  return expected;
 }
 
 const codes = (r: VerifyResult) => r.problems.map((p) => `${p.code}@${p.seq}`);
@@ -169,6 +187,20 @@ describe('ledger verifier (offline)', () => {
       const r = verify(records);
       expect(codes(r)).to.deep.equal(['prev_hash@3']);
       expect(r.problems[0]!.message).to.equal('Transfer 3 is not the record transfer 4 chained to: it was rewritten (or replaced) after 4 was posted.');
+    });
+
+    it('a record that is not a journal record: named as malformed, with no link judged against it and no seq lost', () => {
+      const clean = journal(SPECS);
+      const cps = [checkpointAt(clean, 8, signer), checkpointAt(clean, 12, signer)];
+      // A payout with its memo gone, then an appropriation whose hash is not a hash at all.
+      const records = clean.map((r) => (r.seq === 9 ? { ...r, memo: undefined as unknown as string } : r.seq === 11 ? { ...r, hash: 'xyz' } : r));
+      const r = verify(records, { checkpoints: cps });
+      expect(codes(r)).to.deep.equal(['malformed@9', 'malformed@11', 'reverse_missing@12', 'checkpoint_root@12']);
+      expect(r.problems[0]!.message).to.match(/^Transfer 9 is malformed: key, code, phase and memo must be strings/);
+      expect(r.transfers).to.equal(12);
+      // A seq that is not a number takes no place: the next record is where the verifier expected it.
+      const noSeq = clean.map((x) => (x.seq === 5 ? { ...x, seq: 'five' as unknown as number } : x));
+      expect(codes(verify(noSeq, { checkpoints: [cps[0]!] }))).to.include.members(['malformed@5', 'seq_gap@5']);
     });
 
     it('a transfer deleted: the gap names the missing seq', () => {
