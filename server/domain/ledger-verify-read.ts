@@ -4,7 +4,7 @@
  * an export at all — bad JSON, an unknown line type, no header first — is
  * refused naming the line, as distinct from an export that fails to verify.
  */
-import { LedgerVerifier, type AccountLine, type CheckpointLine, type ExportHeader, type ExportLine, type TransferLine, type VerifyOptions, type VerifyResult } from './ledger-verify.js';
+import { LedgerVerifier, plainJsonLine, type AccountLine, type CheckpointLine, type ExportHeader, type ExportLine, type TransferLine, type VerifyOptions, type VerifyResult } from './ledger-verify.js';
 
 /** The input is not an export at all (bad JSON, an unknown line type, no header): names the line. */
 export class UnreadableExportError extends Error {
@@ -23,7 +23,7 @@ export class ExportReader {
   /** One JSONL line (blank lines are skipped; a trailing "\r" is allowed). */
   text(raw: string): void {
     const item = this.parse(raw);
-    if (item) this.item(item, true);
+    if (item) this.item(item, true, plainJsonLine(raw));
   }
 
   /** A JSONL line parsed and counted (null: blank); not yet fed to the verifier. */
@@ -37,8 +37,8 @@ export class ExportReader {
     }
   }
 
-  /** One parsed item (from a JSONL line, or straight from the database). */
-  item(item: ExportLine, counted = false): void {
+  /** One parsed item (from a JSONL line, or straight from the database); `plain`: see LedgerVerifier.transfer. */
+  item(item: ExportLine, counted = false, plain = false): void {
     if (!counted) this.line++;
     const type = item && typeof item === 'object' ? (item as { type?: unknown }).type : undefined;
     if (!this.seenHeader) {
@@ -47,7 +47,7 @@ export class ExportReader {
       this.verifier.setHeader(item as ExportHeader);
       return;
     }
-    if (type === 'transfer') this.verifier.transfer(item as TransferLine);
+    if (type === 'transfer') this.verifier.transfer(item as TransferLine, plain);
     else if (type === 'checkpoint') this.verifier.checkpoint(item as CheckpointLine);
     else if (type === 'account') this.verifier.account(item as AccountLine);
     else if (type === 'header') throw new UnreadableExportError(this.line, 'a second header');

@@ -29,7 +29,7 @@ import { PROBLEM_MESSAGES, type ProblemCode } from './ledger-verify-messages.js'
 import type { KeyObject } from 'node:crypto';
 
 export { PROBLEM_CODES, type ProblemCode } from './ledger-verify-messages.js';
-export { fastCanonical } from './ledger-verify-hash.js';
+export { fastCanonical, plainJsonLine } from './ledger-verify-hash.js';
 export type { ChainTail } from './ledger-verify-tail.js';
 
 export const EXPORT_FORMAT = 'yrd-fund-ledger/1';
@@ -182,8 +182,12 @@ export class LedgerVerifier {
     if (Array.isArray(h.publicKeys)) for (const [id, key] of this.keyMap(h.publicKeys, 'embedded')) this.embedded.set(id, key);
   }
 
-  /** One transfer: its place in the journal, then its hashes, link, balances and any checkpoint at its seq. */
-  transfer(r: JournalRecord): void {
+  /**
+   * One transfer: its place in the journal, then its hashes, link, balances
+   * and any checkpoint at its seq. `plain`: it was parsed from a line that
+   * passed plainJsonLine() (its canonical text is then cheaper to build).
+   */
+  transfer(r: JournalRecord, plain = false): void {
     const placed = this.place(r);
     if (placed === SKIPPED) return;
     if (!this.checksChain) {
@@ -194,7 +198,7 @@ export class LedgerVerifier {
       return;
     }
     if (placed === MALFORMED) return this.confirm(r, placed, false, EMPTY_LEAF);
-    this.hasher.hash(r);
+    this.hasher.hash(r, plain);
     this.confirm(r, placed, this.hasher.own === r.hash, this.hasher.leaf);
   }
 

@@ -13,7 +13,7 @@ import { acct } from '../../server/domain/ledger-chart.js';
 import { checkpointText, keyIdOf, type CheckpointClaim } from '../../server/domain/ledger-checkpoint-text.js';
 import { canonical, chainHash, emptyRefs, GENESIS_HASH, type JournalEntry, type JournalRecord, type TransferPhase } from '../../server/domain/ledger-record.js';
 import { UnreadableExportError, verifyExport } from '../../server/domain/ledger-verify-read.js';
-import { EXPORT_FORMAT, fastCanonical, LedgerVerifier, type AccountLine, type ExportLine, type VerifyResult } from '../../server/domain/ledger-verify.js';
+import { EXPORT_FORMAT, fastCanonical, plainJsonLine, LedgerVerifier, type AccountLine, type ExportLine, type VerifyResult } from '../../server/domain/ledger-verify.js';
 import { merkleRoot } from '../../server/domain/merkle.js';
 import { mergeResults } from '../../server/ledger-verify-file.js';
 import { generateSigningKeyPem, signerFromPem, type LedgerSigner } from '../../server/services/fund/signing-key.js';
@@ -142,7 +142,15 @@ describe('ledger verifier (offline)', () => {
     fc.assert(fc.property(text, text, text, fc.option(text, { nil: null }), (key, memo, account, maker) => {
       const r = { ...journal(SPECS)[5]!, key, memo, maker, entries: [d(account, 1), c(acct.pool(), 1)], refs: { ...emptyRefs(), field: memo } };
       expect(fastCanonical(r)).to.equal(canonical(r));
+      // And read back from an export line, with the shortcut the line allows.
+      const line = JSON.stringify({ type: 'transfer', ...r });
+      const parsed = JSON.parse(line) as JournalRecord;
+      expect(fastCanonical(parsed, plainJsonLine(line))).to.equal(canonical(parsed));
     }), { numRuns: 300 });
+    // JSON.stringify escapes a lone surrogate, but a line written by other hands may hold one raw, and JSON.parse takes it.
+    const raw = JSON.stringify({ type: 'transfer', ...journal(SPECS)[0]!, memo: 'x' }).replace('"memo":"x"', '"memo":"\ud800"');
+    expect(plainJsonLine(raw)).to.equal(false);
+    expect(fastCanonical(JSON.parse(raw) as JournalRecord, plainJsonLine(raw))).to.equal(canonical(JSON.parse(raw) as JournalRecord));
   });
 
   it('recomputes the RFC 6962 root of every prefix exactly as merkle.ts does', () => {
