@@ -133,7 +133,7 @@ export interface VerifyTiming {
 /** The CLI's wall time (node start, tsx load, read, verify), CPU time (bash's `time`) and verdict line. */
 function runCli(repoRoot: string, exp: ExportFile): Promise<{ seconds: number; cpu: number; code: number | null; verdict: string }> {
   const t0 = performance.now();
-  const args = ['-c', 'TIMEFORMAT="cpu-seconds %U %S"; time "$0" "$@"', process.execPath, '--import', 'tsx', 'server/ledger-verify-cli.ts', exp.file, '--public-key', exp.publicKeyFile];
+  const args = ['-c', 'TIMEFORMAT="cpu-seconds %U %S"; time "$0" "$@"', process.execPath, 'server/verify-ledger.cjs', exp.file, '--public-key', exp.publicKeyFile];
   const child = spawn('bash', args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout.on('data', (d: Buffer) => (text += d.toString()));

@@ -96,10 +96,10 @@ async function rechainFrom(fromSeq: number): Promise<void> {
   await mongoose.connection.db!.collection('ledgerheads').updateOne({}, { $set: { hash: prev } });
 }
 
-/** The verifier CLI in a child process. */
+/** The verifier CLI in a child process, started as `npm run verify-ledger` starts it. */
 function runCli(args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/ledger-verify-cli.ts', ...args], { cwd: path.resolve('.') });
+    const child = spawn(process.execPath, ['server/verify-ledger.cjs', ...args], { cwd: path.resolve('.') });
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     child.stderr.on('data', (c) => (out += c));
