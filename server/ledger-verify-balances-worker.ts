@@ -8,12 +8,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { UnreadableExportError } from './domain/ledger-verify-read.js';
 import type { VerifyOptions } from './domain/ledger-verify.js';
 import { tailBuffers } from './domain/ledger-verify-tail.js';
-import { verifyBalancesAndTail } from './ledger-verify-file.js';
+import { verifyBalancesAndTail, type SplitOptions } from './ledger-verify-file.js';
+import { SplitPoint } from './ledger-verify-split.js';
 
-const { file, opts, tailFrom } = workerData as { file: string; opts: VerifyOptions; tailFrom: number };
-verifyBalancesAndTail(file, opts, tailFrom).then(
-  ({ result, tail }) => parentPort!.postMessage({ result, tail }, tailBuffers(tail)),
-  (err: unknown) => parentPort!.postMessage(err instanceof UnreadableExportError
+const { file, opts, point, split } = workerData as { file: string; opts: VerifyOptions; point: SharedArrayBuffer; split: SplitOptions };
+try {
+  const { result, tail, tailFrom } = verifyBalancesAndTail(file, opts, new SplitPoint(point), split);
+  parentPort!.postMessage({ result, tail, tailFrom }, tailBuffers(tail));
+} catch (err) {
+  parentPort!.postMessage(err instanceof UnreadableExportError
     ? { unreadable: { line: err.line, reason: err.reason } }
-    : { error: (err as Error).message }),
-);
+    : { error: (err as Error).message });
+}

@@ -3,18 +3,19 @@
  *
  * The work splits by concern, then by range. The chain half (order, shape,
  * both hashes of every record, links, the Merkle tree, checkpoints and
- * signatures) is the heavier, and it runs on this thread over the first
- * part of the file; the balances half (the replay with its constraints,
- * pending and reversal rules, totals, stored accounts), which must see every
- * record in order, runs on a worker thread over the whole file and also
- * checks the hashes and links of the last part — the "tail", which it has
- * parsed anyway. The worker hands back the tail's leaves, heads and
- * checkpoints, and this thread carries the tree and the checkpoints on
+ * signatures) is the heavier, and it runs on this thread from the top of the
+ * file; the balances half (the replay with its constraints, pending and
+ * reversal rules, totals, stored accounts), which must see every record in
+ * order, runs on a worker thread over the whole file, ahead of this one,
+ * and at a batch of lines it chooses while both run (ledger-verify-split.ts)
+ * claims the rest of the chain too — the "tail", which it parses anyway.
+ * This thread stops there; the worker hands back the tail's leaves, heads
+ * and checkpoints, and this thread carries the tree and the checkpoints on
  * through them. Each thread reads and parses its lines itself; the halves
  * are LedgerVerifier's `part` option and beginTail()/resumeTail(): the same
  * code as the single-thread path and the console's check, so they cannot
  * disagree (the unit tests split every test journal at every line and
- * compare).
+ * compare; the tamper drills split real exports and compare).
  */
 import { isAscii } from 'node:buffer';
 import fs from 'node:fs';
@@ -23,43 +24,61 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ExportReader, UnreadableExportError, verifyExport } from './domain/ledger-verify-read.js';
 import { LedgerVerifier, type ChainTail, type VerifyOptions, type VerifyProblem, type VerifyResult } from './domain/ledger-verify.js';
+import { ClaimPolicy, SplitPoint } from './ledger-verify-split.js';
+
+/** A batch of whole lines and the bytes they span: [start, end). */
+export interface LineBatch {
+  lines: string[];
+  start: number;
+  end: number;
+}
+
+export const CHUNK_BYTES = 1 << 20;
 
 /**
- * The lines of the file's bytes [from, to), a megabyte's worth at a time
- * (`from` must be where a line starts). Read synchronously: a regulator's
+ * The file's lines, a chunk's worth at a time, with their byte offsets
+ * (the same for any reader of the same file and chunk size: the threads of
+ * a verification agree on batch starts). Read synchronously: a regulator's
  * export is on a local disk (usually in the page cache), and waiting for the
  * thread pool between small chunks left this thread idle for an eighth of
  * its time. An all-ASCII chunk — the usual case — is decoded as latin1,
  * several times faster than UTF-8; any other goes through a UTF-8 decoder
  * that carries a character split across chunks.
  */
-export async function* fileLines(file: string, from = 0, to = Number.POSITIVE_INFINITY): AsyncGenerator<string[]> {
+export function* fileBatches(file: string, chunkBytes = CHUNK_BYTES): Generator<LineBatch> {
   const decoder = new StringDecoder('utf8');
-  const chunk = Buffer.allocUnsafe(1 << 20);
+  const chunk = Buffer.allocUnsafe(chunkBytes);
   const fd = fs.openSync(file, 'r');
   let carry = '';
-  let at = from;
-  const read = () => (at < to ? fs.readSync(fd, chunk, 0, Math.min(chunk.length, to - at), at) : 0);
+  let start = 0;
+  let at = 0;
   try {
-    for (let n = read(); n > 0; n = read()) {
-      at += n;
+    for (let n = fs.readSync(fd, chunk, 0, chunkBytes, at); n > 0; n = fs.readSync(fd, chunk, 0, chunkBytes, at)) {
       const bytes = chunk.subarray(0, n);
       const text = isAscii(bytes) ? bytes.toString('latin1') : decoder.write(bytes);
       const lines: string[] = [];
-      let start = 0;
-      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-        const line = start === 0 ? carry + text.slice(0, nl) : text.slice(start, nl);
+      let from = 0;
+      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
+        const line = from === 0 ? carry + text.slice(0, nl) : text.slice(from, nl);
         lines.push(line.endsWith('\r') ? line.slice(0, -1) : line);
-        start = nl + 1;
+        from = nl + 1;
       }
-      carry = start === 0 ? carry + text : text.slice(start);
-      yield lines;
+      carry = from === 0 ? carry + text : text.slice(from);
+      const lastNl = bytes.lastIndexOf(10);
+      const end = lastNl === -1 ? start : at + lastNl + 1;
+      at += n;
+      if (lines.length) yield { lines, start, end };
+      start = end;
     }
   } finally {
     fs.closeSync(fd);
   }
   carry += decoder.end();
-  if (carry) yield [carry];
+  if (carry) yield { lines: [carry], start, end: at };
+}
+
+async function* fileLines(file: string): AsyncGenerator<string[]> {
+  for (const batch of fileBatches(file)) yield batch.lines;
 }
 
 /** The whole verification of `file` on this thread. */
@@ -67,18 +86,62 @@ export function verifyFileWhole(file: string, opts: VerifyOptions): Promise<Veri
   return verifyExport(() => fileLines(file), opts);
 }
 
-async function feed(reader: ExportReader, file: string, from: number, to?: number): Promise<void> {
-  for await (const batch of fileLines(file, from, to)) for (const line of batch) reader.text(line);
+/** Tests: smaller batches, and the worker's tail fixed to begin at the first batch past a share of the bytes (not by its ClaimPolicy). */
+export interface SplitOptions {
+  chunkBytes?: number;
+  claimShare?: number;
 }
 
-/** The worker's share: the balances over the whole file, and the chain's tail from byte `tailFrom` on. */
-export async function verifyBalancesAndTail(file: string, opts: VerifyOptions, tailFrom: number): Promise<{ result: VerifyResult; tail: ChainTail }> {
+/** The batch start SplitOptions.claimShare names (past the first batch, which holds the header), or the file's end. */
+function fixedClaim(file: string, split: SplitOptions): number | undefined {
+  if (split.claimShare === undefined) return undefined;
+  const size = fs.statSync(file).size;
+  for (const batch of fileBatches(file, split.chunkBytes)) if (batch.start > 0 && batch.start >= split.claimShare * size) return batch.start;
+  return size;
+}
+
+/** The chain half's share: the lines up to where the worker claims the rest. Returns where it stopped. */
+function checkChain(reader: ExportReader, file: string, point: SplitPoint, chunkBytes: number): number {
+  let end = 0;
+  for (const batch of fileBatches(file, chunkBytes)) {
+    if (!point.mayRead(batch.start)) {
+      point.stop(batch.start);
+      return batch.start;
+    }
+    for (const line of batch.lines) reader.text(line);
+    end = batch.end;
+  }
+  point.stop(end);
+  return end;
+}
+
+/**
+ * The worker's share: the balances over the whole file, and the chain from
+ * the batch where it claims the rest (see SplitPoint). Returns where its
+ * tail began too, for the main thread to check against where it stopped.
+ */
+export function verifyBalancesAndTail(file: string, opts: VerifyOptions, point: SplitPoint, split: SplitOptions = {}): { result: VerifyResult; tail: ChainTail; tailFrom: number } {
   const verifier = new LedgerVerifier({ ...opts, part: 'balances' });
   const reader = new ExportReader(verifier);
-  await feed(reader, file, 0, tailFrom);
-  verifier.beginTail();
-  await feed(reader, file, tailFrom);
-  return { result: verifier.finish(), tail: verifier.takeTail()! };
+  const size = fs.statSync(file).size;
+  const policy = new ClaimPolicy(size);
+  let tailFrom = point.fixedClaim();
+  let begun = false;
+  for (const batch of fileBatches(file, split.chunkBytes)) {
+    // Claims fall on a batch start past the first (which holds the header: the chain half needs it).
+    if (tailFrom === -1 && batch.start > 0 && policy.claimHere(batch.start, point.mainAt())) tailFrom = point.claim(batch.start);
+    if (!begun && batch.start === tailFrom) {
+      verifier.beginTail();
+      begun = true;
+    }
+    for (const line of batch.lines) reader.text(line);
+  }
+  // No claim, or one the main thread only saw at the end: it checked the whole chain, and the tail is empty.
+  if (!begun) {
+    if (tailFrom === -1) tailFrom = point.claim(size);
+    verifier.beginTail();
+  }
+  return { result: verifier.finish(), tail: verifier.takeTail()!, tailFrom };
 }
 
 /** Problems of both halves in seq order (problems of the export as a whole last), each half's own order kept. */
@@ -112,18 +175,18 @@ const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(`./ledger-verify-balances-worker${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url);
 
 interface WorkerShare {
-  done: Promise<{ result: VerifyResult; tail: ChainTail }>;
+  done: Promise<{ result: VerifyResult; tail: ChainTail; tailFrom: number }>;
   stop: () => void;
 }
 
-function onWorker(file: string, opts: VerifyOptions, tailFrom: number): WorkerShare {
-  const workerData = { file, opts, tailFrom };
+function onWorker(file: string, opts: VerifyOptions, point: SplitPoint, split: SplitOptions): WorkerShare {
+  const workerData = { file, opts, point: point.buffer, split };
   const worker = FROM_SOURCE
     ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(fileURLToPath(WORKER_URL))});`, { eval: true, workerData })
     : new Worker(WORKER_URL, { workerData });
-  const done = new Promise<{ result: VerifyResult; tail: ChainTail }>((resolve, reject) => {
-    worker.once('message', (m: { result?: VerifyResult; tail?: ChainTail; unreadable?: { line: number; reason: string }; error?: string }) => {
-      if (m.result && m.tail) resolve({ result: m.result, tail: m.tail });
+  const done = new Promise<{ result: VerifyResult; tail: ChainTail; tailFrom: number }>((resolve, reject) => {
+    worker.once('message', (m: { result?: VerifyResult; tail?: ChainTail; tailFrom?: number; unreadable?: { line: number; reason: string }; error?: string }) => {
+      if (m.result && m.tail && m.tailFrom !== undefined) resolve({ result: m.result, tail: m.tail, tailFrom: m.tailFrom });
       else if (m.unreadable) reject(new UnreadableExportError(m.unreadable.line, m.unreadable.reason));
       else reject(new Error(m.error ?? 'the verification worker failed'));
     });
@@ -133,52 +196,30 @@ function onWorker(file: string, opts: VerifyOptions, tailFrom: number): WorkerSh
   return { done, stop: () => void worker.terminate() };
 }
 
-/**
- * The share of the file's bytes whose chain the worker checks. Per record
- * the chain half costs about 8 µs (parse, canonical text, two digests, the
- * tree) and the balances half about 6 µs (parse, replay); the chain work on
- * a record the worker has already parsed costs it about 4 µs more. The two
- * threads finish together when 8(1 − s) = 6 + 4s, so s ≈ 0.2.
- */
-export const TAIL_SHARE = 0.12;
-
-/** Where the tail starts: the first line starting at or after the share's byte offset (the file's end if none). */
-function tailStart(file: string, share: number): number {
-  const size = fs.statSync(file).size;
-  const buf = Buffer.allocUnsafe(1 << 16);
-  const fd = fs.openSync(file, 'r');
-  try {
-    for (let at = Math.floor(size * (1 - share)); at < size;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, at);
-      if (n <= 0) break;
-      const nl = buf.subarray(0, n).indexOf(10);
-      if (nl !== -1) return at + nl + 1;
-      at += n;
-    }
-    return size;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** One pass on two threads (null: the worker could not run). */
-async function twoThreads(file: string, opts: VerifyOptions, tailShare: number): Promise<VerifyResult | null> {
-  const tailFrom = tailStart(file, tailShare);
-  const worker = onWorker(file, opts, tailFrom);
+async function twoThreads(file: string, opts: VerifyOptions, split: SplitOptions): Promise<VerifyResult | null> {
+  const point = SplitPoint.create(fixedClaim(file, split));
+  const worker = onWorker(file, opts, point, split);
+  worker.done.catch(() => undefined); // judged below, once this thread's share is done
   const verifier = new LedgerVerifier({ ...opts, part: 'chain' });
-  const mine = feed(new ExportReader(verifier), file, 0, tailFrom).catch((err: unknown) => {
+  let stoppedAt: number;
+  try {
+    stoppedAt = checkChain(new ExportReader(verifier), file, point, split.chunkBytes ?? CHUNK_BYTES);
+  } catch (err) {
+    point.stop(0); // wakes a worker waiting to hear where this thread stopped
     worker.stop();
     throw err;
-  });
-  // Settled either way before anything is thrown, so a failed worker never leaves a rejection unhandled.
-  const [own, theirs] = await Promise.allSettled([mine, worker.done]);
-  if (own.status === 'rejected') throw own.reason;
-  if (theirs.status === 'rejected') {
-    if (theirs.reason instanceof UnreadableExportError) throw theirs.reason;
+  }
+  let theirs;
+  try {
+    theirs = await worker.done;
+  } catch (err) {
+    if (err instanceof UnreadableExportError) throw err;
     return null;
   }
-  verifier.resumeTail(theirs.value.tail);
-  return mergeResults(verifier.finish(), theirs.value.result, opts.maxProblems ?? 100);
+  if (theirs.tailFrom !== stoppedAt) throw new Error(`the threads disagree on the split: this one stopped at byte ${stoppedAt}, the worker's tail began at ${theirs.tailFrom}`);
+  verifier.resumeTail(theirs.tail);
+  return mergeResults(verifier.finish(), theirs.result, opts.maxProblems ?? 100);
 }
 
 /**
@@ -187,11 +228,11 @@ async function twoThreads(file: string, opts: VerifyOptions, tailShare: number):
  * cannot be started, all of it here — same result, slower). Checkpoints
  * found after their seq are checked in a second pass, as verifyExport does.
  */
-export async function verifyFile(file: string, opts: VerifyOptions, threads: 1 | 2 = 2, tailShare = TAIL_SHARE): Promise<VerifyResult> {
+export async function verifyFile(file: string, opts: VerifyOptions, threads: 1 | 2 = 2, split: SplitOptions = {}): Promise<VerifyResult> {
   if (threads === 1) return verifyFileWhole(file, opts);
-  const first = await twoThreads(file, opts, tailShare);
+  const first = await twoThreads(file, opts, split);
   if (!first) return verifyFileWhole(file, opts);
   if (!first.misplaced.length) return first;
-  const again = await twoThreads(file, { ...opts, checkpoints: [...(opts.checkpoints ?? []), ...first.misplaced] }, tailShare);
+  const again = await twoThreads(file, { ...opts, checkpoints: [...(opts.checkpoints ?? []), ...first.misplaced] }, split);
   return again ?? verifyFileWhole(file, opts);
 }
