@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ExportReader, UnreadableExportError, verifyExport } from './domain/ledger-verify-read.js';
+import { ExportReader, finishReading, UnreadableExportError, verifyExport } from './domain/ledger-verify-read.js';
 import { LedgerVerifier, type ChainTail, type VerifyOptions, type VerifyProblem, type VerifyResult } from './domain/ledger-verify.js';
 import { ClaimPolicy, SplitPoint } from './ledger-verify-split.js';
 
@@ -141,7 +141,7 @@ export function verifyBalancesAndTail(file: string, opts: VerifyOptions, point: 
     if (tailFrom === -1) tailFrom = point.claim(size);
     verifier.beginTail();
   }
-  return { result: verifier.finish(), tail: verifier.takeTail()!, tailFrom };
+  return { result: finishReading(reader), tail: verifier.takeTail()!, tailFrom };
 }
 
 /** Problems of both halves in seq order (problems of the export as a whole last), each half's own order kept. */
@@ -202,9 +202,10 @@ async function twoThreads(file: string, opts: VerifyOptions, split: SplitOptions
   const worker = onWorker(file, opts, point, split);
   worker.done.catch(() => undefined); // judged below, once this thread's share is done
   const verifier = new LedgerVerifier({ ...opts, part: 'chain' });
+  const reader = new ExportReader(verifier);
   let stoppedAt: number;
   try {
-    stoppedAt = checkChain(new ExportReader(verifier), file, point, split.chunkBytes ?? CHUNK_BYTES);
+    stoppedAt = checkChain(reader, file, point, split.chunkBytes ?? CHUNK_BYTES);
   } catch (err) {
     point.stop(0); // wakes a worker waiting to hear where this thread stopped
     worker.stop();
@@ -219,7 +220,7 @@ async function twoThreads(file: string, opts: VerifyOptions, split: SplitOptions
   }
   if (theirs.tailFrom !== stoppedAt) throw new Error(`the threads disagree on the split: this one stopped at byte ${stoppedAt}, the worker's tail began at ${theirs.tailFrom}`);
   verifier.resumeTail(theirs.tail);
-  return mergeResults(verifier.finish(), theirs.result, opts.maxProblems ?? 100);
+  return mergeResults(finishReading(reader), theirs.result, opts.maxProblems ?? 100);
 }
 
 /**

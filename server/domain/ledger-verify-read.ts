@@ -18,6 +18,10 @@ export class ExportReader {
   private line = 0;
   private seenHeader = false;
 
+  get sawHeader(): boolean {
+    return this.seenHeader;
+  }
+
   constructor(readonly verifier: LedgerVerifier) {}
 
   /** One JSONL line (blank lines are skipped; a trailing "\r" is allowed). */
@@ -55,6 +59,12 @@ export class ExportReader {
   }
 }
 
+/** The verdict once every item is in; an input without even a header is not an export. */
+export function finishReading(reader: ExportReader): VerifyResult {
+  if (!reader.sawHeader) throw new UnreadableExportError(1, 'the file is empty: an export starts with its header line ({"type":"header",…})');
+  return reader.verifier.finish();
+}
+
 /** A JSONL line, or an item already parsed. */
 export type ExportInput = string | ExportLine;
 
@@ -72,7 +82,7 @@ export async function verifyExport(open: () => AsyncIterable<ExportInput | Expor
       if (Array.isArray(x)) for (const y of x) feed(y);
       else feed(x);
     }
-    return reader.verifier.finish();
+    return finishReading(reader);
   };
   const first = await once(opts);
   if (!first.misplaced.length) return first;

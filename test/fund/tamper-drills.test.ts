@@ -189,7 +189,7 @@ describe('tamper drills: the verifier catches every alteration of the stored jou
     await expectRefused(() => issueCheckpoint(signer, 'schedule'));
   });
 
-  it('the export verifies with the CLI; an edited, a history-rewritten and an unreadable export fail naming the seq or line', async function () {
+  it('the export verifies with the CLI; an edited, a history-rewritten, an unreadable and an empty export fail naming the seq or line', async function () {
     this.timeout(180_000);
     const dir = await fs.mkdtemp(path.join(h.dir, 'export-'));
     const exp = await agent.get('/fund/ledger/export.jsonl').buffer(true).parse(textBody as never);
@@ -238,6 +238,11 @@ describe('tamper drills: the verifier catches every alteration of the stored jou
     const u = await runCli([unreadable]);
     expect(u.code).to.equal(2);
     expect(u.out).to.include('line 5: not JSON');
+    const empty = path.join(dir, 'empty.jsonl');
+    await fs.writeFile(empty, '');
+    const e = await runCli([empty]);
+    expect(e.code, 'an empty file is not an export that verifies').to.equal(2);
+    expect(e.out).to.include('line 1: the file is empty');
   });
 });
 
