@@ -5,8 +5,9 @@
  * stops matching: contiguous seqs, each record's hash, each prevHash link,
  * the balances replayed (ledger-verify-replay.ts), the RFC 6962 root and
  * head hash at every checkpoint's seq against the signed ones, the
- * signatures, checkpoints only ever extending earlier ones, and the stored
- * account totals against the replayed ones.
+ * signatures, checkpoints only ever extending earlier ones
+ * (ledger-verify-checkpoints.ts), and the stored account totals against
+ * the replayed ones.
  *
  * Pure and streaming — no database, no files, memory independent of the
  * journal's length — so the CLI (server/ledger-verify-cli.ts) runs it on a
@@ -22,11 +23,11 @@
 import { LEDGER } from './ledger-chart.js';
 import { GENESIS_HASH, type JournalRecord } from './ledger-record.js';
 import { EMPTY_LEAF, LeanMerkle, RecordHasher, shapeProblem } from './ledger-verify-hash.js';
-import { checkpointBodyProblem, keyIdOf, parseEd25519PublicKey, signatureValid, type CheckpointClaim } from './ledger-checkpoint-text.js';
+import type { CheckpointClaim } from './ledger-checkpoint-text.js';
+import { CheckpointJudge, type ChainSoFar } from './ledger-verify-checkpoints.js';
 import { BalanceReplay } from './ledger-verify-replay.js';
 import { replayTail, TailRecorder, type ChainTail } from './ledger-verify-tail.js';
 import { PROBLEM_MESSAGES, type ProblemCode } from './ledger-verify-messages.js';
-import type { KeyObject } from 'node:crypto';
 
 export { PROBLEM_CODES, type ProblemCode } from './ledger-verify-messages.js';
 export { fastCanonical, plainJsonLine } from './ledger-verify-hash.js';
@@ -128,32 +129,24 @@ export class LedgerVerifier {
   /** The previous record was malformed: its hash proves nothing, so no link is checked against it. */
   private linkUnknown = false;
   private header: ExportHeader | null = null;
-  /** Checkpoints waiting for their seq. */
-  private readonly due = new Map<number, CheckpointClaim[]>();
-  private readonly misplaced: CheckpointClaim[] = [];
-  private checked = 0;
-  private lastGoodCheckpointSeq = 0;
-  private lastCheckpointTime = '';
-  private readonly trusted: Map<string, KeyObject> | null;
-  private readonly embedded = new Map<string, KeyObject>();
+  private readonly checkpoints: CheckpointJudge;
+  /** What the checkpoints are judged against: the chain as recomputed so far. */
+  private readonly soFar: ChainSoFar;
   private readonly accountLines = new Map<string, AccountLine>();
 
   constructor(opts: VerifyOptions = {}) {
     this.maxProblems = opts.maxProblems ?? 100;
     this.checksChain = opts.part !== 'balances';
     this.checksBalances = opts.part !== 'chain';
-    this.trusted = opts.trustedKeys ? this.keyMap(opts.trustedKeys, 'trusted') : null;
+    this.checkpoints = new CheckpointJudge(opts.trustedKeys, (seq, code, params) => this.report(seq, code, params));
+    const v = () => this;
+    this.soFar = {
+      get confirmed() { return v().confirmed; },
+      get leaves() { return v().merkle.size; },
+      root: () => this.merkle.root(),
+      get headHash() { return v().headHash; },
+    };
     for (const c of opts.checkpoints ?? []) this.checkpoint(c);
-  }
-
-  private keyMap(pems: string[], label: string): Map<string, KeyObject> {
-    const m = new Map<string, KeyObject>();
-    for (const pem of pems) {
-      const key = typeof pem === 'string' ? parseEd25519PublicKey(pem) : null;
-      if (key) m.set(keyIdOf(key), key);
-      else this.report(null, 'bad_key', { which: label });
-    }
-    return m;
   }
 
   /** A problem of the chain half (everything but the balances). */
@@ -179,7 +172,7 @@ export class LedgerVerifier {
     this.header = h;
     if (h.format !== EXPORT_FORMAT) this.report(null, 'header_format', { format: String(h.format) });
     if (h.ledger !== LEDGER) this.report(null, 'header_format', { format: `${String(h.format)} / ${String(h.ledger)}` });
-    if (Array.isArray(h.publicKeys)) for (const [id, key] of this.keyMap(h.publicKeys, 'embedded')) this.embedded.set(id, key);
+    if (Array.isArray(h.publicKeys)) this.checkpoints.embed(h.publicKeys);
   }
 
   /**
@@ -257,7 +250,7 @@ export class LedgerVerifier {
     if (this.tail) return this.tail.record(seq, leaf, this.headHash);
     this.confirmed = seq;
     this.merkle.addLeafHash(leaf);
-    this.reachCheckpoints(seq);
+    this.checkpoints.reach(seq, this.soFar);
   }
 
   /**
@@ -289,66 +282,10 @@ export class LedgerVerifier {
     });
   }
 
-  private reachCheckpoints(seq: number): void {
-    if (!this.due.size) return;
-    const list = this.due.get(seq);
-    if (!list) return;
-    this.due.delete(seq);
-    for (const c of list.sort((a, b) => (a.time < b.time ? -1 : 1))) this.checkCheckpoint(c);
-  }
-
   /** A checkpoint from the stream or supplied up front: checked now if its seq is the current one, later if ahead. */
   checkpoint(c: CheckpointClaim): void {
     if (this.tail) return this.tail.checkpoint(c);
-    if (!this.checksChain) return;
-    const bad = checkpointBodyProblem(c ?? {});
-    if (bad) {
-      this.report(null, 'checkpoint_malformed', { seq: String(c?.seq), reason: bad });
-      return;
-    }
-    if (c.seq === this.confirmed && (c.seq > 0 || this.merkle.size === 0)) this.checkCheckpoint(c);
-    else if (c.seq > this.confirmed) this.due.set(c.seq, [...(this.due.get(c.seq) ?? []), c]);
-    else this.misplaced.push(c);
-  }
-
-  private keyFor(c: CheckpointClaim): KeyObject | null {
-    if (c.publicKey != null) {
-      const own = parseEd25519PublicKey(c.publicKey);
-      if (!own || keyIdOf(own) !== c.keyId) {
-        this.report(c.seq, 'checkpoint_key_id', { seq: c.seq, keyId: String(c.keyId) });
-        return null;
-      }
-      if (!this.trusted) this.embedded.set(c.keyId, own);
-    }
-    const key = (this.trusted ?? this.embedded).get(c.keyId);
-    if (!key) this.report(c.seq, this.trusted ? 'checkpoint_untrusted_key' : 'checkpoint_no_key', { seq: c.seq, keyId: String(c.keyId) });
-    return key ?? null;
-  }
-
-  private checkCheckpoint(c: CheckpointClaim): void {
-    this.checked++;
-    const seq = c.seq;
-    let good = true;
-    if (c.ledger !== LEDGER) {
-      this.report(seq, 'checkpoint_ledger', { seq, ledger: c.ledger });
-      good = false;
-    }
-    const key = this.keyFor(c);
-    if (key && !signatureValid(c, key)) {
-      this.report(seq, 'checkpoint_signature', { seq, keyId: c.keyId });
-      good = false;
-    }
-    if (!key) good = false;
-    if (this.merkle.root() !== c.root) {
-      this.report(seq, 'checkpoint_root', { seq, from: Math.min(this.lastGoodCheckpointSeq + 1, seq), to: seq });
-      good = false;
-    } else if (this.headHash !== c.headHash) {
-      this.report(seq, 'checkpoint_head', { seq });
-      good = false;
-    }
-    if (c.time < this.lastCheckpointTime) this.report(seq, 'checkpoint_order', { seq, time: c.time, earlier: this.lastCheckpointTime });
-    this.lastCheckpointTime = c.time > this.lastCheckpointTime ? c.time : this.lastCheckpointTime;
-    if (good) this.lastGoodCheckpointSeq = Math.max(this.lastGoodCheckpointSeq, seq);
+    if (this.checksChain) this.checkpoints.offer(c, this.soFar);
   }
 
   /** Stored totals of one account (current exports), compared when the stream ends. */
@@ -367,10 +304,7 @@ export class LedgerVerifier {
 
   /** Checkpoints for seqs the export never reached, and the header's last seq against the last one read. */
   private checkEnd(): void {
-    for (const list of this.due.values()) {
-      for (const c of list) this.report(this.lastSeq + 1, 'checkpoint_beyond', { seq: this.lastSeq + 1, signed: c.seq, last: this.lastSeq });
-    }
-    this.due.clear();
+    this.checkpoints.end(this.lastSeq);
     const through = this.header?.exportedThroughSeq;
     if (this.header && through !== this.lastSeq) {
       const n = typeof through === 'number' ? through : 0;
@@ -392,13 +326,13 @@ export class LedgerVerifier {
       lastSeq: this.lastSeq,
       headHash: this.headHash,
       root: this.merkle.root(),
-      checkpoints: this.checked,
-      keySource: this.trusted ? 'trusted' : 'embedded',
+      checkpoints: this.checkpoints.checked,
+      keySource: this.checkpoints.keySource,
       accountsCompared: compared,
       firstBadSeq: this.firstBadSeq,
       problemCount: this.problemCount,
       problems: this.problems,
-      misplaced: this.misplaced,
+      misplaced: this.checkpoints.misplaced,
     };
   }
 
