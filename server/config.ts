@@ -6,6 +6,7 @@
 import { createPrivateKey } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseEd25519PublicKey, pemBlocks } from './domain/ledger-checkpoint-text.js';
 
 export interface Config {
   /** Set: connect to this MongoDB. Unset: run the embedded store. */
@@ -46,6 +47,13 @@ export interface Config {
    * with the same key, so it is required.
    */
   readonly ledgerSigningKey: string | null;
+  /**
+   * LEDGER_RETIRED_KEYS: the public keys (SPKI PEM, inline or a file, one or
+   * more blocks) of signing keys replaced by a rotation. Their checkpoints
+   * stay trusted by the console's checks and are offered with the current
+   * key for download; nothing new is signed with them.
+   */
+  readonly ledgerRetiredKeys: readonly string[];
 }
 
 /** Where and how the app talks to Stripe: host, port and protocol are settable so tests use a fake on loopback. */
@@ -94,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const stripe = stripeConfig(env, problems);
   const contractFont = contractFontConfig(env, problems);
   const ledgerSigningKey = ledgerSigningKeyConfig(env, problems);
+  const ledgerRetiredKeys = ledgerRetiredKeysConfig(env, problems);
   if (nodeEnv === 'production' && mongodbUri && !ledgerSigningKey && !problems.some((p) => p.startsWith('LEDGER_SIGNING_KEY'))) {
     problems.push('LEDGER_SIGNING_KEY is required when NODE_ENV=production and MONGODB_URI is set (every instance must sign checkpoints with one key)');
   }
@@ -114,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stripe,
     contractFont,
     ledgerSigningKey,
+    ledgerRetiredKeys,
   });
 }
 
@@ -137,6 +147,25 @@ function ledgerSigningKeyConfig(env: NodeJS.ProcessEnv, problems: string[]): str
     problems.push('LEDGER_SIGNING_KEY is not a readable PKCS#8 PEM private key');
   }
   return null;
+}
+
+/** LEDGER_RETIRED_KEYS: inline PEM or a file of one or more Ed25519 public keys, each checked now. */
+function ledgerRetiredKeysConfig(env: NodeJS.ProcessEnv, problems: string[]): string[] {
+  const raw = env.LEDGER_RETIRED_KEYS?.trim() || null;
+  if (!raw) return [];
+  let text = raw.replace(/\\n/g, '\n');
+  if (!text.startsWith('-----BEGIN')) {
+    if (!fs.existsSync(raw) || !fs.statSync(raw).isFile()) {
+      problems.push(`LEDGER_RETIRED_KEYS must be PEM public keys or the path of a file of them (no file "${raw}")`);
+      return [];
+    }
+    text = fs.readFileSync(raw, 'utf8');
+  }
+  const keys = pemBlocks(text);
+  keys.forEach((pem, i) => {
+    if (!parseEd25519PublicKey(pem)) problems.push(`LEDGER_RETIRED_KEYS: key ${i + 1} of ${keys.length} is not an Ed25519 public key in SPKI PEM ("-----BEGIN PUBLIC KEY-----")`);
+  });
+  return keys;
 }
 
 /** CONTRACT_FONT: checked at start-up to be a readable font file, so a typo fails now rather than as a 503 on the first download. */

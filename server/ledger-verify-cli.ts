@@ -5,13 +5,16 @@
  *
  *   npm run verify-ledger -- export.jsonl [--public-key key.pem] [--checkpoint checkpoint.json] [--one-thread]
  *
+ * A --public-key file may hold several keys (the console's key file lists
+ * the current key, then any retired by a rotation); each one is trusted.
+ *
  * Exit status: 0 the export verifies; 1 it does not (the first bad seq is
  * named); 2 the input cannot be read as an export (the line is named) or
  * the command line is wrong. Runs server/domain/ledger-verify.ts, the same
  * code as the console's check, so the two cannot disagree.
  */
 import fs from 'node:fs';
-import { checkpointBodyProblem, type CheckpointClaim } from './domain/ledger-checkpoint-text.js';
+import { checkpointBodyProblem, pemBlocks, type CheckpointClaim } from './domain/ledger-checkpoint-text.js';
 import { UnreadableExportError } from './domain/ledger-verify-read.js';
 import { verifyFile } from './ledger-verify-file.js';
 import type { VerifyOptions, VerifyResult } from './domain/ledger-verify.js';
@@ -31,7 +34,7 @@ function parseArgs(argv: string[]): { file: string; keys: string[]; checkpoints:
       const path = argv[++i];
       if (!path) throw new UsageError(`${a} needs a file`);
       const text = readText(path);
-      if (a === '--public-key') keys.push(text);
+      if (a === '--public-key') keys.push(...pemBlocks(text));
       else checkpoints.push(readCheckpoint(path, text));
     } else if (a === '--one-thread') threads = 1;
     else if (a === '-h' || a === '--help') throw new UsageError('');

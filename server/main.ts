@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const mailer = createMailer({ smtpUrl: config.smtpUrl, outboxDir: path.join(config.dataDir, 'outbox'), from: config.mailFrom });
   await maybeSeedDemo(config, db.embedded !== null);
   const sessionSecret = config.sessionSecret ?? (await ensureSessionSecret(config.dataDir));
-  const ledgerSigner = await loadLedgerSigner({ configuredPem: config.ledgerSigningKey, dataDir: config.dataDir });
+  const ledgerSigner = await loadLedgerSigner({ configuredPem: config.ledgerSigningKey, dataDir: config.dataDir, retiredPems: config.ledgerRetiredKeys });
   installLedgerSigner(ledgerSigner);
   const app = createApp({ config: { ...config, sessionSecret }, mongoClient: db.connection.getClient() as never, mailer });
   const scheduler = startScheduler({ mailer, publicUrl: config.publicUrl, defaultDaysOverdue: config.defaultDaysOverdue, ledgerSigner });

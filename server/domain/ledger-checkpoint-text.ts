@@ -59,6 +59,12 @@ export function keyIdOf(publicKey: KeyObject | string): string {
 }
 
 /** An Ed25519 public key from PEM, or null when the text is not one. */
+/** The PEM blocks in `text` (a key file may hold several: the current key and retired ones); text without one is returned whole, to be refused as a key. */
+export function pemBlocks(text: string): string[] {
+  const blocks = text.match(/-----BEGIN ([A-Z ]+)-----[\s\S]*?-----END \1-----/g);
+  return blocks ? blocks.map((b) => `${b}\n`) : [text];
+}
+
 export function parseEd25519PublicKey(pem: string): KeyObject | null {
   try {
     const key = createPublicKey(pem);

@@ -7,6 +7,7 @@
  * nothing written), "as of" exports that are byte-for-byte reproducible,
  * and reconciliation breaks shown on the console page.
  */
+import { spawn } from 'node:child_process';
 import { createHash, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -18,14 +19,14 @@ import { LedgerTransfer } from '../../models/ledger-transfer.js';
 import { User } from '../../models/user.js';
 import { ConfigError, loadConfig } from '../../server/config.js';
 import { acct } from '../../server/domain/ledger-chart.js';
-import { checkpointText } from '../../server/domain/ledger-checkpoint-text.js';
+import { checkpointText, pemBlocks } from '../../server/domain/ledger-checkpoint-text.js';
 import { canonical } from '../../server/domain/ledger-record.js';
 import { verifyExport } from '../../server/domain/ledger-verify-read.js';
 import { merkleRoot } from '../../server/domain/merkle.js';
 import { ForbiddenError } from '../../server/errors.js';
 import { runFundCheckpoint } from '../../server/jobs/fund-checkpoint.js';
 import type { Ctx } from '../../server/services/context.js';
-import { issueCheckpoint, requestCheckpoint } from '../../server/services/fund/checkpoints.js';
+import { checkCheckpointFile, checkpointFile, issueCheckpoint, requestCheckpoint, verifyLedger } from '../../server/services/fund/checkpoints.js';
 import { post } from '../../server/services/fund/ledger.js';
 import { ledgerExport } from '../../server/services/fund/ledger-export.js';
 import { applyCommands, journalRecordOf } from '../../server/services/fund/ledger-post.js';
@@ -81,6 +82,23 @@ describe('ledger signing key', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(40), MONGODB_URI: 'mongodb://db/x' })).to.throw(ConfigError, /LEDGER_SIGNING_KEY is required/);
     expect(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(40) }).ledgerSigningKey).to.equal(null);
     expect(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(40), MONGODB_URI: 'mongodb://db/x', LEDGER_SIGNING_KEY: pem }).ledgerSigningKey).to.equal(pem.trim());
+  });
+
+  it('LEDGER_RETIRED_KEYS takes the public keys a rotation replaced — inline, one or more blocks, or a file — and names a bad one', async () => {
+    const [a, b] = [signerFromPem(generateSigningKeyPem()), signerFromPem(generateSigningKeyPem())];
+    expect(loadConfig({}).ledgerRetiredKeys).to.deep.equal([]);
+    expect(loadConfig({ LEDGER_RETIRED_KEYS: a.publicKeyPem }).ledgerRetiredKeys).to.deep.equal([a.publicKeyPem]);
+    expect(loadConfig({ LEDGER_RETIRED_KEYS: (a.publicKeyPem + b.publicKeyPem).replace(/\n/g, '\\n') }).ledgerRetiredKeys).to.deep.equal([a.publicKeyPem, b.publicKeyPem]);
+    const dir = await fs.mkdtemp(path.join(process.cwd(), 'test-output', 'retired-'));
+    try {
+      await fs.writeFile(path.join(dir, 'old.pem'), `${a.publicKeyPem}\n${b.publicKeyPem}`);
+      expect(loadConfig({ LEDGER_RETIRED_KEYS: path.join(dir, 'old.pem') }).ledgerRetiredKeys).to.deep.equal([a.publicKeyPem, b.publicKeyPem]);
+      expect(() => loadConfig({ LEDGER_RETIRED_KEYS: path.join(dir, 'missing.pem') })).to.throw(ConfigError, /LEDGER_RETIRED_KEYS must be PEM public keys or the path of a file of them/);
+      const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+      expect(() => loadConfig({ LEDGER_RETIRED_KEYS: a.publicKeyPem + rsa })).to.throw(ConfigError, /LEDGER_RETIRED_KEYS: key 2 of 2 is not an Ed25519 public key/);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('unset: generated once under DATA_DIR (mode 0600) and the same key on every start; an unusable file is never replaced', async () => {
@@ -296,5 +314,45 @@ describe('ledger checkpoints', function () {
     const refused = await agents.regulator.post('/fund/checkpoints').type('form').send({ _csrf });
     expect(refused.status).to.equal(409);
     expect(refused.text).to.include('未签发检查点：日记账核验未通过（首个问题序号 1');
+  });
+  it('after a key rotation the retired key\'s checkpoints still count once it is declared retired: console check, uploaded file, key download and the CLI', async function () {
+    this.timeout(60_000);
+    for (const fen of [100, 200]) await accrue(fen);
+    const old = await issueCheckpoint(signer, 'schedule');
+    const nextPem = generateSigningKeyPem();
+    const forgetful = signerFromPem(nextPem);
+    const rotated = signerFromPem(nextPem, [signer.publicKeyPem]);
+    await accrue(300);
+    // Signing goes on with the new key either way.
+    await issueCheckpoint(rotated, 'schedule');
+    const oldFile = JSON.stringify(await checkpointFile(ctxAs('regulator'), String(old._id)));
+
+    // The old key not declared: its checkpoint is named as signed by a key the ledger does not trust.
+    const undeclared = await verifyLedger(ctxAs('regulator'), forgetful);
+    expect(undeclared.problems.map((p) => `${p.code}@${p.seq}`)).to.deep.equal(['checkpoint_untrusted_key@2']);
+    expect((await checkCheckpointFile(ctxAs('regulator'), oldFile, forgetful)).valid).to.equal(false);
+
+    const declared = await verifyLedger(ctxAs('regulator'), rotated);
+    expect(declared).to.include({ ok: true, checkpoints: 2, keySource: 'trusted' });
+    expect((await checkCheckpointFile(ctxAs('regulator'), oldFile, rotated)).valid).to.equal(true);
+
+    installLedgerSigner(rotated);
+    const key = await agents.regulator.get('/fund/checkpoints/key.pem').buffer(true).parse(textBody as never);
+    expect(key.status).to.equal(200);
+    expect(pemBlocks(key.body as string), 'the current key first, then the retired one').to.deep.equal([rotated.publicKeyPem, signer.publicKeyPem]);
+    const dir = await fs.mkdtemp(path.join(h.dir, 'rotated-'));
+    const [exportFile, keyFile] = [path.join(dir, 'export.jsonl'), path.join(dir, 'keys.pem')];
+    await fs.writeFile(exportFile, await exportText(ctxAs('regulator'), undefined, rotated));
+    await fs.writeFile(keyFile, key.body as string);
+    const cli = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, ['server/verify-ledger.cjs', exportFile, '--public-key', keyFile]);
+      let out = '';
+      child.stdout.on('data', (c) => (out += c));
+      child.stderr.on('data', (c) => (out += c));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    expect(cli.out).to.include('Checkpoints checked: 2, signatures against the public key(s) you gave');
+    expect(cli.out).to.include('VERDICT: OK');
+    expect(cli.code).to.equal(0);
   });
 });

@@ -28,7 +28,7 @@ import { LedgerVerifier, type VerifyResult } from '../../domain/ledger-verify.js
 import { auditRow, recordAudits } from '../audit.js';
 import { requireRole, type Ctx } from '../context.js';
 import { checkpointLine, exportItems, journalPages, planExport } from './ledger-export.js';
-import type { LedgerSigner } from './signing-key.js';
+import { trustedKeysOf, type LedgerSigner } from './signing-key.js';
 
 const READERS = ['regulator', 'fund_manager'] as const;
 
@@ -100,11 +100,15 @@ export async function checkpointFile(ctx: Ctx, id: string): Promise<{ format: st
   return { format: CHECKPOINT_FORMAT, ...claim };
 }
 
-/** GET /fund/checkpoints/key.pem — the key checkpoints are signed with now. */
+/**
+ * GET /fund/checkpoints/key.pem — the key checkpoints are signed with now,
+ * followed by any retired keys whose checkpoints still count (one file of
+ * PEM blocks, which verify-ledger's --public-key reads whole).
+ */
 export function signingPublicKey(ctx: Ctx, signer: LedgerSigner | null): { keyId: string; pem: string } {
   requireRole(ctx, ...READERS);
   if (!signer) throw new AppError(503, 'checkpoints.no_key');
-  return { keyId: signer.keyId, pem: signer.publicKeyPem };
+  return { keyId: signer.keyId, pem: trustedKeysOf(signer).join('') };
 }
 
 /**
@@ -115,7 +119,7 @@ export function signingPublicKey(ctx: Ctx, signer: LedgerSigner | null): { keyId
 export async function verifyLedger(ctx: Ctx, signer: LedgerSigner | null): Promise<VerifyResult> {
   requireRole(ctx, ...READERS);
   const plan = await planExport(null, signer);
-  return verifyExport(() => exportItems(plan), { trustedKeys: signer ? [signer.publicKeyPem] : undefined, maxProblems: 50 });
+  return verifyExport(() => exportItems(plan), { trustedKeys: signer ? trustedKeysOf(signer) : undefined, maxProblems: 50 });
 }
 
 /** Parses an uploaded checkpoint file; a 422 naming what is wrong when it is not one. */
@@ -150,7 +154,7 @@ export async function checkCheckpointFile(ctx: Ctx, text: unknown, signer: Ledge
   const head = await LedgerHead.findById(LEDGER).lean();
   const headSeq = head?.seq ?? 0;
   if (claim.seq > headSeq) throw new AppError(422, 'checkpoints.check.beyond', { seq: claim.seq, head: headSeq });
-  const trusted = signer ? [signer.publicKeyPem] : [...new Set((await LedgerCheckpoint.distinct('publicKey')) as string[])];
+  const trusted = signer ? trustedKeysOf(signer) : [...new Set((await LedgerCheckpoint.distinct('publicKey')) as string[])];
   const v = await replayJournal(claim.seq, { checkpoints: [claim], trustedKeys: trusted, maxProblems: 20 });
   const result = v.finish();
   return { claim, result, valid: result.ok && result.checkpoints === 1 };

@@ -20,12 +20,18 @@ export interface LedgerSigner {
   readonly publicKeyPem: string;
   /** base64 Ed25519 signature of `text` (UTF-8). */
   sign(text: string): string;
+  /**
+   * Public keys (SPKI PEM) of keys this ledger signed with before a
+   * rotation (LEDGER_RETIRED_KEYS): the checkpoints they signed stay
+   * trusted, though nothing new is signed with them.
+   */
+  readonly retiredPublicKeyPems: readonly string[];
 }
 
 export const SIGNING_KEY_FILE = 'ledger-signing-key.pem';
 
-/** A signer for a PKCS#8 PEM Ed25519 private key; throws on anything else. */
-export function signerFromPem(pkcs8Pem: string): LedgerSigner {
+/** A signer for a PKCS#8 PEM Ed25519 private key (and the public keys it replaced); throws on anything else. */
+export function signerFromPem(pkcs8Pem: string, retiredPublicKeyPems: readonly string[] = []): LedgerSigner {
   const privateKey: KeyObject = createPrivateKey(pkcs8Pem);
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new TypeError(`the ledger signing key must be Ed25519 (got ${privateKey.asymmetricKeyType ?? 'unknown'})`);
   const publicKey = createPublicKey(privateKey);
@@ -33,7 +39,13 @@ export function signerFromPem(pkcs8Pem: string): LedgerSigner {
     keyId: keyIdOf(publicKey),
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }) as string,
     sign: (text: string) => sign(null, Buffer.from(text, 'utf8'), privateKey).toString('base64'),
+    retiredPublicKeyPems: Object.freeze([...retiredPublicKeyPems]),
   });
+}
+
+/** The keys a checkpoint of this ledger may be signed with: the current one, then the retired ones. */
+export function trustedKeysOf(signer: LedgerSigner): string[] {
+  return [signer.publicKeyPem, ...signer.retiredPublicKeyPems];
 }
 
 /** A fresh Ed25519 key as PKCS#8 PEM. */
@@ -45,11 +57,12 @@ export function generateSigningKeyPem(): string {
  * The configured key, else the one kept under `dataDir` (created on first
  * start). Config has already refused an unset key where one is required.
  */
-export async function loadLedgerSigner(opts: { configuredPem: string | null; dataDir: string }): Promise<LedgerSigner> {
-  if (opts.configuredPem) return signerFromPem(opts.configuredPem);
+export async function loadLedgerSigner(opts: { configuredPem: string | null; dataDir: string; retiredPems?: readonly string[] }): Promise<LedgerSigner> {
+  const retired = opts.retiredPems ?? [];
+  if (opts.configuredPem) return signerFromPem(opts.configuredPem, retired);
   const file = path.join(opts.dataDir, SIGNING_KEY_FILE);
   try {
-    return signerFromPem(await fs.readFile(file, 'utf8'));
+    return signerFromPem(await fs.readFile(file, 'utf8'), retired);
   } catch (err) {
     // A key file that exists but is unusable must not be silently replaced: checkpoints signed with it would become unverifiable.
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${file} is not a usable Ed25519 private key: ${(err as Error).message}`);
@@ -60,10 +73,10 @@ export async function loadLedgerSigner(opts: { configuredPem: string | null; dat
     // 'wx': if another process created it meanwhile, use theirs.
     await fs.writeFile(file, pem, { mode: 0o600, flag: 'wx' });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return signerFromPem(await fs.readFile(file, 'utf8'));
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return signerFromPem(await fs.readFile(file, 'utf8'), retired);
     throw err;
   }
-  return signerFromPem(pem);
+  return signerFromPem(pem, retired);
 }
 
 let installed: LedgerSigner | null = null;
