@@ -2,8 +2,8 @@
  * Tamper evidence for regulators and the fund's managers: the signed
  * checkpoints (list, issue now, download with the public key), the offline
  * verifier run over the live journal, a check of a checkpoint file someone
- * handed over, the latest reconciliation, and the journal export the
- * stand-alone verifier reads. Handlers parse, call one service, render; the
+ * handed over, the latest reconciliation, the journal export the
+ * stand-alone verifier reads, and one transfer's inclusion proof. Handlers parse, call one service, render; the
  * services check roles. The signing key is the one main.ts installed.
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
@@ -15,6 +15,7 @@ import { flash } from '../server/http/flash.js';
 import { ctxOf } from '../server/http/context.js';
 import type { VerifyResult } from '../server/domain/ledger-verify.js';
 import { checkCheckpointFile, checkpointFile, listCheckpoints, requestCheckpoint, signingPublicKey, verifyLedger } from '../server/services/fund/checkpoints.js';
+import { transferProof } from '../server/services/fund/inclusion-proofs.js';
 import { ledgerExport } from '../server/services/fund/ledger-export.js';
 import { latestReconciliation, requestReconciliation } from '../server/services/fund/reconcile.js';
 import { installedLedgerSigner } from '../server/services/fund/signing-key.js';
@@ -96,6 +97,12 @@ export function createFundCheckpointsRouter(_deps: RouteDeps): Router {
   router.get('/fund/checkpoints/key.pem', guard, (req, res) => {
     const key = signingPublicKey(ctxOf(req), installedLedgerSigner());
     res.attachment(`yrd-fund-ledger-key-${key.keyId}.pem`).type('application/x-pem-file').send(key.pem);
+  });
+
+  /** GET /fund/ledger/:seq/proof.json — the transfer's inclusion proof against the first checkpoint covering it */
+  router.get('/fund/ledger/:seq/proof.json', guard, async (req, res) => {
+    const proof = await transferProof(ctxOf(req), String(req.params.seq));
+    res.attachment(`yrd-fund-ledger-proof-seq${proof.transfer.seq}-checkpoint${proof.treeSize}.json`).type('application/json').send(`${JSON.stringify(proof, null, 2)}\n`);
   });
 
   /** GET /fund/checkpoints/:id.json */

@@ -5,6 +5,11 @@
  *
  *   npm run verify-ledger -- export.jsonl [--public-key key.pem] [--checkpoint checkpoint.json] [--one-thread]
  *
+ *   npm run verify-ledger -- --proof proof.json [--public-key key.pem]
+ *
+ * The second form checks one transfer's inclusion proof (downloaded from the
+ * transfer's page) against the signed checkpoint it carries.
+ *
  * A --public-key file may hold several keys (the console's key file lists
  * the current key, then any retired by a rotation); each one is trusted.
  *
@@ -15,16 +20,19 @@
  */
 import fs from 'node:fs';
 import { checkpointBodyProblem, pemBlocks, type CheckpointClaim } from './domain/ledger-checkpoint-text.js';
+import { checkInclusionProof, type InclusionProof } from './domain/ledger-proof.js';
 import { UnreadableExportError } from './domain/ledger-verify-read.js';
 import { verifyFile } from './ledger-verify-file.js';
 import type { VerifyOptions, VerifyResult } from './domain/ledger-verify.js';
 
-const USAGE = 'usage: npm run verify-ledger -- <export.jsonl> [--public-key key.pem]… [--checkpoint checkpoint.json]… [--one-thread]';
+const USAGE = 'usage: npm run verify-ledger -- <export.jsonl> [--public-key key.pem]… [--checkpoint checkpoint.json]… [--one-thread]\n'
+  + '       npm run verify-ledger -- --proof proof.json [--public-key key.pem]…';
 
 class UsageError extends Error {}
 
-function parseArgs(argv: string[]): { file: string; keys: string[]; checkpoints: CheckpointClaim[]; threads: 1 | 2 } {
+function parseArgs(argv: string[]): { file: string; keys: string[]; checkpoints: CheckpointClaim[]; threads: 1 | 2; proof: boolean } {
   let file: string | null = null;
+  let proof = false;
   let threads: 1 | 2 = 2;
   const keys: string[] = [];
   const checkpoints: CheckpointClaim[] = [];
@@ -37,6 +45,12 @@ function parseArgs(argv: string[]): { file: string; keys: string[]; checkpoints:
       if (a === '--public-key') keys.push(...pemBlocks(text));
       else checkpoints.push(readCheckpoint(path, text));
     } else if (a === '--one-thread') threads = 1;
+    else if (a === '--proof') {
+      if (proof || file) throw new UsageError('give one export file, or --proof and one proof file');
+      file = argv[++i] ?? null;
+      if (!file) throw new UsageError('--proof needs a file');
+      proof = true;
+    }
     else if (a === '-h' || a === '--help') throw new UsageError('');
     else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
     else if (file) throw new UsageError('give one export file');
@@ -44,7 +58,7 @@ function parseArgs(argv: string[]): { file: string; keys: string[]; checkpoints:
   }
   if (!file) throw new UsageError('no export file given');
   if (!fs.existsSync(file)) throw new UsageError(`cannot read ${file}: no such file`);
-  return { file, keys, checkpoints, threads };
+  return { file, keys, checkpoints, threads, proof };
 }
 
 function readText(path: string): string {
@@ -84,6 +98,29 @@ function report(r: VerifyResult, file: string, trusted: boolean): void {
   if (r.problemCount > r.problems.length) console.log(`  … and ${n(r.problemCount - r.problems.length)} more`);
 }
 
+/** --proof: one transfer's inclusion proof (GET /fund/ledger/:seq/proof.json) against its signed checkpoint. */
+function checkProof(file: string, keys: string[]): number {
+  let proof: unknown;
+  try {
+    proof = JSON.parse(readText(file));
+  } catch (err) {
+    console.error(`UNREADABLE: ${file}: not JSON (${(err as Error).message})`);
+    return 2;
+  }
+  const v = checkInclusionProof(proof, keys.length ? keys : undefined);
+  const p = proof as Partial<InclusionProof>;
+  console.log(`Proof: ${file}`);
+  if (typeof p.transfer?.seq === 'number' && typeof p.checkpoint?.seq === 'number') console.log(`Transfer ${p.transfer.seq} in the journal signed by the checkpoint at seq ${p.checkpoint.seq} (${String(p.checkpoint.time)}), key ${String(p.checkpoint.keyId)}`);
+  console.log(`Signature checked against ${v.keySource === 'trusted' ? 'the public key(s) you gave' : 'the key carried in the proof itself (pass --public-key with a key obtained independently to trust it)'}`);
+  if (v.ok) {
+    console.log('VERDICT: OK — the transfer, exactly as written, is in the journal the checkpoint signed.');
+    return 0;
+  }
+  console.log('VERDICT: FAILED');
+  for (const problem of v.problems) console.log(`  ${problem}`);
+  return 1;
+}
+
 async function main(): Promise<number> {
   let args;
   try {
@@ -94,6 +131,7 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return 2;
   }
+  if (args.proof) return checkProof(args.file, args.keys);
   const started = Date.now();
   try {
     const opts: VerifyOptions = { trustedKeys: args.keys.length ? args.keys : undefined, checkpoints: args.checkpoints, maxProblems: 20 };

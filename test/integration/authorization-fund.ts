@@ -240,6 +240,7 @@ export const FUND_AUTHZ_ROUTES: AuthzRoute[] = [
   { method: 'GET', name: '/fund/checkpoints/key.pem', path: () => '/fund/checkpoints/key.pem', expect: overseers },
   { method: 'GET', name: '/fund/checkpoints/:id.json', path: () => `/fund/checkpoints/${ids.checkpointId}.json`, expect: overseers },
   { method: 'GET', name: '/fund/ledger/export.jsonl', path: () => '/fund/ledger/export.jsonl', expect: overseers },
+  { method: 'GET', name: '/fund/ledger/:seq/proof.json', path: () => `/fund/ledger/${ids.transferSeq}/proof.json`, expect: overseers },
   { method: 'POST', name: '/fund/checkpoints (issue)', path: () => '/fund/checkpoints', expect: only(['fund_manager', 'regulator'], { redirect: '/fund/checkpoints' }) },
   { method: 'POST', name: '/fund/checkpoints/verify', path: () => '/fund/checkpoints/verify', expect: overseers },
   { method: 'POST', name: '/fund/checkpoints/check (pasted)', path: () => '/fund/checkpoints/check', body: () => ({ checkpoint: ids.checkpointText }), expect: overseers },
