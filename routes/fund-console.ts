@@ -15,12 +15,11 @@ import { REGIONS } from '../models/organization.js';
 import { ACCOUNT_KINDS, TRANSFER_CODES } from '../server/domain/ledger-chart.js';
 import { formatYuan } from '../server/domain/money.js';
 import { isTechField } from '../server/domain/tech-fields.js';
-import { AppError } from '../server/errors.js';
 import { ctxOf } from '../server/http/context.js';
 import { flash } from '../server/http/flash.js';
 import { barChart, lineChart } from '../server/http/svg-charts.js';
 import { fundDashboard, type MeasureRow } from '../server/services/fund/console-dashboard.js';
-import { exploreLedger, ledgerTransfer, parseExplorerQuery, type ExplorerQuery } from '../server/services/fund/console-explorer.js';
+import { exploreLedger, ledgerTransfer, parseExplorerQuery, parseTransferSeq, type ExplorerQuery } from '../server/services/fund/console-explorer.js';
 import { approveReversal, listReversalRequests, rejectReversal, requestReversal } from '../server/services/fund/reversal-requests.js';
 import { parseTrialBalanceQuery, trialBalanceByAccount, trialBalanceByKind, trialBalanceFile } from '../server/services/fund/trial-balance.js';
 
@@ -155,11 +154,10 @@ export function createFundConsoleRouter(_deps: RouteDeps): Router {
 
   /** POST /fund/ledger/:seq/reversal-requests */
   router.post('/fund/ledger/:seq/reversal-requests', fundManager, async (req, res) => {
-    const seqText = String(req.params.seq);
-    if (!/^\d{1,15}$/.test(seqText)) throw new AppError(400, 'console.error.bad_seq', { value: seqText.slice(0, 60) });
-    await requestReversal(ctxOf(req), Number(seqText), req.body?.reason);
-    flash(req, 'success', 'console.reversal.requested', { seq: seqText });
-    res.redirect(303, `/fund/ledger/${seqText}`);
+    const seq = parseTransferSeq(String(req.params.seq));
+    await requestReversal(ctxOf(req), seq, req.body?.reason);
+    flash(req, 'success', 'console.reversal.requested', { seq });
+    res.redirect(303, `/fund/ledger/${seq}`);
   });
 
   /** GET /fund/reversals */

@@ -152,11 +152,16 @@ export async function exploreLedger(ctx: Ctx, q: ExplorerQuery, tuning: { firstW
   };
 }
 
+/** A transfer's seq from a URL (/fund/ledger/:seq…), or a 400 naming what was given. */
+export function parseTransferSeq(seqText: string): number {
+  if (!/^\d{1,15}$/.test(seqText) || Number(seqText) < 1) throw new AppError(400, 'console.error.bad_seq', { value: seqText.slice(0, 60) });
+  return Number(seqText);
+}
+
 /** GET /fund/ledger/:seq: one transfer, what it reverses or resolves, and what reversed or resolved it. */
 export async function ledgerTransfer(ctx: Ctx, seqText: string) {
   requireRole(ctx, 'regulator', 'fund_manager');
-  if (!/^\d{1,15}$/.test(seqText) || Number(seqText) < 1) throw new AppError(400, 'console.error.bad_seq', { value: seqText.slice(0, 60) });
-  const seq = Number(seqText);
+  const seq = parseTransferSeq(seqText);
   const doc = await LedgerTransfer.findOne({ seq }).lean();
   if (!doc) throw new NotFoundError('ledger.transfer_not_found', { seq });
   const record = journalRecordOf(doc);

@@ -12,20 +12,20 @@
  */
 import { LedgerCheckpoint } from '../../../models/ledger-checkpoint.js';
 import { LedgerTransfer } from '../../../models/ledger-transfer.js';
-import { AppError, ConflictError, NotFoundError } from '../../errors.js';
+import { ConflictError, NotFoundError } from '../../errors.js';
 import { LEDGER } from '../../domain/ledger-chart.js';
 import { PROOF_FORMAT, type InclusionProof } from '../../domain/ledger-proof.js';
 import { canonical } from '../../domain/ledger-record.js';
 import { leafHash, MerkleBuilder } from '../../domain/merkle.js';
 import { AuditPathBuilder } from '../../domain/merkle-proof.js';
 import { requireRole, type Ctx } from '../context.js';
+import { parseTransferSeq } from './console-explorer.js';
 import { checkpointLine, journalPages } from './ledger-export.js';
 import { journalRecordOf } from './ledger-post.js';
 
 export async function transferProof(ctx: Ctx, seqText: string): Promise<InclusionProof> {
   requireRole(ctx, 'regulator', 'fund_manager');
-  if (!/^\d{1,15}$/.test(seqText) || Number(seqText) < 1) throw new AppError(400, 'console.error.bad_seq', { value: seqText.slice(0, 60) });
-  const seq = Number(seqText);
+  const seq = parseTransferSeq(seqText);
   const doc = await LedgerTransfer.findOne({ seq }).lean();
   if (!doc) throw new NotFoundError('ledger.transfer_not_found', { seq });
   const cp = await LedgerCheckpoint.findOne({ ledger: LEDGER, seq: { $gte: seq } }).sort({ seq: 1, time: 1, _id: 1 }).lean();
