@@ -16,7 +16,7 @@ const LEAF = 32;
 const HEAD = 32;
 
 export interface ChainTail {
-  count: number;
+  /** The tail's records' seqs, in order: one per leaf and head. */
   seqs: Float64Array;
   /** The leaves, 32 bytes each. */
   leaves: Uint8Array;
@@ -68,7 +68,7 @@ export class TailRecorder {
 
   pack(): ChainTail {
     const n = this.count;
-    return { count: n, seqs: this.seqs.subarray(0, n), leaves: this.leaves.subarray(0, n * LEAF), heads: this.heads.subarray(0, n * HEAD), oddHeads: this.oddHeads, checkpoints: this.checkpoints };
+    return { seqs: this.seqs.subarray(0, n), leaves: this.leaves.subarray(0, n * LEAF), heads: this.heads.subarray(0, n * HEAD), oddHeads: this.oddHeads, checkpoints: this.checkpoints };
   }
 }
 
@@ -89,7 +89,7 @@ export function replayTail(t: ChainTail, sink: TailSink): void {
   const leaves = Buffer.from(t.leaves.buffer, t.leaves.byteOffset, t.leaves.byteLength);
   const heads = Buffer.from(t.heads.buffer, t.heads.byteOffset, t.heads.byteLength);
   let c = 0;
-  for (let i = 0; i < t.count; i++) {
+  for (let i = 0; i < t.seqs.length; i++) {
     for (; c < t.checkpoints.length && t.checkpoints[c]!.at <= i; c++) sink.checkpoint(t.checkpoints[c]!.claim);
     sink.record(t.seqs[i]!, leaves.toString('latin1', i * LEAF, (i + 1) * LEAF), odd.get(i) ?? heads.toString('hex', i * HEAD, (i + 1) * HEAD));
   }
